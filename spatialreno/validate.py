@@ -1,0 +1,282 @@
+"""Check a layer against its data contract, and repair it with one audit row per change.
+
+:func:`check_layer` changes nothing and returns a table of problems (id, row, problem,
+detail from shapely). :func:`repair_layer` returns the repaired layer and an audit table:
+every input row is either in the output or named in the audit with the reason it left,
+and every changed value or geometry has an audit row.
+
+The audit table has the columns ``layer, id, row, action, detail``; ``row`` is the
+0-based position in the input, so rows whose id is missing or duplicated can still be
+found in the source file.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import schema
+
+__all__ = ["check_layer", "repair_layer", "PROBLEM_COLUMNS", "AUDIT_COLUMNS"]
+
+PROBLEM_COLUMNS = ["id", "row", "problem", "detail"]
+AUDIT_COLUMNS = ["layer", "id", "row", "action", "detail"]
+
+_POLYGONAL = {"Polygon", "MultiPolygon"}
+_LINEAR = {"LineString", "MultiLineString", "LinearRing"}
+_PUNTAL = {"Point", "MultiPoint"}
+#: shapely geometry type ids → names
+_TYPE_NAMES = np.array(
+    ["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
+     "MultiPolygon", "GeometryCollection"],
+    dtype=object,
+)
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in schema.LAYERS:
+        raise ValueError(f"kind must be one of {', '.join(schema.LAYERS)}, got {kind!r}")
+
+
+def _ids(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    return np.asarray(gdf.index.astype("object"), dtype=object)
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
+
+
+def _numeric_columns(gdf: pd.DataFrame, kind: str) -> list[schema.Column]:
+    return [c for c in schema.columns(kind).values() if c.dtype in ("int", "float") and c.name in gdf]
+
+
+def check_layer(gdf: gpd.GeoDataFrame, kind: str) -> pd.DataFrame:
+    """Report every contract problem of a layer; change nothing.
+
+    Checked: CRS present and projected; geometry missing, empty, invalid (with shapely's
+    reason, e.g. ``Self-intersection[3 5]``), or of a type the layer does not take;
+    missing and duplicate ids; non-numeric and negative values in numeric columns; build
+    years outside 1900–this year.
+
+    Returns
+    -------
+    DataFrame with columns ``id, row, problem, detail`` (empty when the layer is clean).
+    """
+    _check_kind(kind)
+    rows: list[dict] = []
+    if gdf.crs is None:
+        rows.append({"id": None, "row": None, "problem": "no CRS", "detail": "set or read with crs="})
+    elif not gdf.crs.is_projected:
+        rows.append({"id": None, "row": None, "problem": "geographic CRS",
+                     "detail": f"{gdf.crs.to_string()}; project to metres (e.g. EPSG:4547)"})
+    ids = _ids(gdf)
+    geoms = np.asarray(gdf.geometry.array, dtype=object)
+    missing = shapely.is_missing(geoms)
+    empty = ~missing & shapely.is_empty(geoms)
+    present = ~missing & ~empty
+    reasons = np.full(len(geoms), None, dtype=object)
+    if present.any():
+        reasons[present] = shapely.is_valid_reason(geoms[present])
+    types = np.full(len(geoms), None, dtype=object)
+    if present.any():
+        types[present] = shapely.get_type_id(geoms[present])
+    allowed = schema.GEOMETRY_TYPES[kind]
+    for i in np.flatnonzero(missing):
+        rows.append({"id": ids[i], "row": int(i), "problem": "missing geometry", "detail": ""})
+    for i in np.flatnonzero(empty):
+        rows.append({"id": ids[i], "row": int(i), "problem": "empty geometry", "detail": ""})
+    for i in np.flatnonzero(present):
+        tname = _TYPE_NAMES[types[i]]
+        if tname not in allowed:
+            rows.append({"id": ids[i], "row": int(i), "problem": "wrong geometry type",
+                         "detail": f"{tname}; {kind} takes {', '.join(allowed)}"})
+        if reasons[i] != "Valid Geometry":
+            rows.append({"id": ids[i], "row": int(i), "problem": "invalid geometry",
+                         "detail": str(reasons[i])})
+    id_series = pd.Series(ids)
+    for i in np.flatnonzero(id_series.isna().to_numpy() | (id_series.astype(str).str.strip() == "").to_numpy()):
+        rows.append({"id": None, "row": int(i), "problem": "missing id",
+                     "detail": f"{schema.ID_COLUMNS[kind]} is empty"})
+    dup = id_series.duplicated(keep=False).to_numpy() & id_series.notna().to_numpy()
+    for i in np.flatnonzero(dup):
+        n = int((id_series == ids[i]).sum())
+        rows.append({"id": ids[i], "row": int(i), "problem": "duplicate id",
+                     "detail": f"{n} rows share {schema.ID_COLUMNS[kind]} {ids[i]!r}"})
+    for col in _numeric_columns(gdf, kind):
+        raw = gdf[col.name]
+        num = pd.to_numeric(raw, errors="coerce")
+        bad = (num.isna() & raw.notna()).to_numpy()
+        for i in np.flatnonzero(bad):
+            rows.append({"id": ids[i], "row": int(i), "problem": "not a number",
+                         "detail": f"{col.name} ({col.zh}) = {raw.iloc[i]!r}"})
+        neg = (num < 0).fillna(False).to_numpy(dtype=bool)
+        for i in np.flatnonzero(neg):
+            rows.append({"id": ids[i], "row": int(i), "problem": "negative value",
+                         "detail": f"{col.name} ({col.zh}) = {num.iloc[i]}"})
+        if col.name in ("build_year", "install_year"):
+            year = _dt.date.today().year
+            out = ((num < 1900) | (num > year)).fillna(False).to_numpy(dtype=bool)
+            for i in np.flatnonzero(out):
+                rows.append({"id": ids[i], "row": int(i), "problem": "year out of range",
+                             "detail": f"{col.name} = {num.iloc[i]:g}; expected 1900–{year}"})
+    out = _frame(rows, PROBLEM_COLUMNS)
+    return out.sort_values(["row", "problem"], na_position="first", kind="stable").reset_index(drop=True)
+
+
+def _keep_family(geoms: np.ndarray, family: set[str]) -> np.ndarray:
+    """Keep only the parts of each geometry in ``family`` (vectorised); None when nothing is left."""
+    parts, idx = shapely.get_parts(geoms, return_index=True)
+    # collections may hold multi-geometries or further collections: flatten to single parts
+    for _ in range(4):
+        multi = shapely.get_type_id(parts) >= 4
+        if not multi.any():
+            break
+        sub, sub_idx = shapely.get_parts(parts[multi], return_index=True)
+        parts = np.concatenate([parts[~multi], sub])
+        idx = np.concatenate([idx[~multi], idx[multi][sub_idx]])
+    names = _TYPE_NAMES[shapely.get_type_id(parts)] if len(parts) else np.array([], dtype=object)
+    keep = np.isin(names, list(family)) & ~shapely.is_empty(parts)
+    parts, idx = parts[keep], idx[keep]
+    out = np.full(len(geoms), None, dtype=object)
+    if len(parts) == 0:
+        return out
+    order = np.argsort(idx, kind="stable")
+    parts, idx = parts[order], idx[order]
+    has, dense = np.unique(idx, return_inverse=True)
+    if family == _POLYGONAL:
+        merged = shapely.multipolygons(parts, indices=dense)
+        overlapping = ~shapely.is_valid(merged)
+        if overlapping.any():  # parts of a collection may overlap: their union is the polygon
+            merged[overlapping] = shapely.make_valid(merged[overlapping], method="structure")
+    elif family <= _LINEAR:
+        merged = shapely.multilinestrings(parts, indices=dense)
+    else:
+        merged = shapely.multipoints(parts, indices=dense)
+    # single parts back to simple geometries
+    counts = np.bincount(dense)
+    simple = shapely.get_geometry(merged, 0)
+    out[has] = np.where(counts == 1, simple, merged)
+    return out
+
+
+def repair_layer(gdf: gpd.GeoDataFrame, kind: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Make a layer meet its contract, with one audit row per change.
+
+    * invalid geometry → ``shapely.make_valid(method="structure")``, keeping only the parts
+      of the layer's geometry family (polygonal parts for compounds, line parts for gas);
+    * missing or empty geometry, or nothing of the right family left → row dropped;
+    * a geometry of a type the layer does not take (a line among compounds) → dropped;
+    * missing ids → ``row-<n>``; duplicate ids → the first keeps it, the others get
+      ``<id>-2``, ``<id>-3``, ...;
+    * numeric columns coerced: a value that is not a number, or a negative count or area,
+      becomes empty (NA).
+
+    Returns
+    -------
+    (repaired, audit) : the repaired copy (with a boolean ``repaired`` column) and the audit
+    table (``layer, id, row, action, detail``). Every input row is in ``repaired`` or has a
+    ``dropped`` row in ``audit``.
+    """
+    _check_kind(kind)
+    out = gdf.copy()
+    audit: list[dict] = []
+    n = len(out)
+    ids = _ids(out)
+    repaired = np.zeros(n, dtype=bool)
+    allowed = set(schema.GEOMETRY_TYPES[kind])
+    families = [f for f in (_POLYGONAL, _LINEAR, _PUNTAL) if f & allowed]
+
+    geoms = np.asarray(out.geometry.array, dtype=object)
+    missing = shapely.is_missing(geoms)
+    empty = ~missing & shapely.is_empty(geoms)
+    drop = missing | empty
+    for i in np.flatnonzero(drop):
+        audit.append({"layer": kind, "id": ids[i], "row": int(i), "action": "dropped",
+                      "detail": "missing geometry" if missing[i] else "empty geometry"})
+    live = ~drop
+    invalid = np.zeros(n, dtype=bool)
+    invalid[live] = ~shapely.is_valid(geoms[live])
+    new_geoms = geoms.copy()
+    if invalid.any():
+        reasons = shapely.is_valid_reason(geoms[invalid])
+        fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+        new_geoms[invalid] = fixed
+        for i, why in zip(np.flatnonzero(invalid), reasons):
+            audit.append({"layer": kind, "id": ids[i], "row": int(i), "action": "geometry repaired",
+                          "detail": f"{why} → make_valid"})
+        repaired |= invalid
+    # keep the parts of the right family
+    type_names = np.full(n, None, dtype=object)
+    type_names[live] = _TYPE_NAMES[shapely.get_type_id(new_geoms[live])]
+    wrong = live & ~np.isin(type_names, list(allowed))
+    if wrong.any():
+        candidates = np.full(n, None, dtype=object)
+        for fam in families:
+            got = _keep_family(new_geoms[wrong], fam)
+            sel = np.flatnonzero(wrong)
+            take = pd.isna(candidates[sel]) & ~pd.isna(got)
+            candidates[sel[take]] = got[take]
+        for i in np.flatnonzero(wrong):
+            if candidates[i] is None:
+                audit.append({"layer": kind, "id": ids[i], "row": int(i), "action": "dropped",
+                              "detail": f"{type_names[i]} has no part {kind} can take "
+                                        f"({', '.join(sorted(allowed))})"})
+                drop[i] = True
+            else:
+                kept = shapely.get_type_id(candidates[i])
+                audit.append({"layer": kind, "id": ids[i], "row": int(i), "action": "geometry repaired",
+                              "detail": f"kept the {_TYPE_NAMES[kept]} part of a {type_names[i]}"})
+                new_geoms[i] = candidates[i]
+                repaired[i] = True
+    out = out.set_geometry(gpd.GeoSeries(new_geoms, index=out.index, crs=out.crs))
+
+    # ids
+    id_name = schema.ID_COLUMNS[kind]
+    id_s = pd.Series(ids, dtype=object)
+    blank = id_s.isna() | (id_s.astype(str).str.strip() == "")
+    new_ids = id_s.copy()
+    for i in np.flatnonzero(blank.to_numpy() & ~drop):
+        new_ids[i] = f"row-{i + 1}"
+        audit.append({"layer": kind, "id": None, "row": int(i), "action": "id assigned",
+                      "detail": f"{id_name} was empty; set to row-{i + 1}"})
+    keep_ids = new_ids[~drop]
+    seen = set(keep_ids[~keep_ids.duplicated(keep="first")])
+    dup_pos = np.flatnonzero((new_ids.duplicated(keep="first") & pd.Series(~drop)).to_numpy())
+    for i in dup_pos:
+        base, k = str(new_ids[i]), 2
+        while f"{base}-{k}" in seen:
+            k += 1
+        new_ids[i] = f"{base}-{k}"
+        seen.add(new_ids[i])
+        audit.append({"layer": kind, "id": base, "row": int(i), "action": "id renamed",
+                      "detail": f"duplicate {id_name} {base!r}; this row is now {new_ids[i]!r}"})
+    out.index = pd.Index(new_ids.to_numpy(dtype=object), name=id_name)
+
+    # numbers
+    for col in _numeric_columns(out, kind):
+        raw = out[col.name]
+        num = pd.to_numeric(raw, errors="coerce")
+        bad = (num.isna() & raw.notna()).to_numpy()
+        neg = (num < 0).fillna(False).to_numpy(dtype=bool)
+        for i in np.flatnonzero((bad | neg) & ~drop):
+            why = "not a number" if bad[i] else "negative"
+            audit.append({"layer": kind, "id": new_ids[i], "row": int(i), "action": "value cleared",
+                          "detail": f"{col.name} ({col.zh}) = {raw.iloc[i]!r} is {why}; set to empty"})
+        num = num.mask(neg)
+        if col.dtype == "int" and bool((num.dropna() % 1 == 0).all()):
+            out[col.name] = num.astype("Int64")
+        else:
+            out[col.name] = num.astype("float64")
+        repaired |= (bad | neg)
+
+    out["repaired"] = repaired
+    out = out.iloc[np.flatnonzero(~drop)]
+    audit_df = _frame(audit, AUDIT_COLUMNS)
+    audit_df = audit_df.sort_values("row", kind="stable").reset_index(drop=True)
+    out.attrs = dict(gdf.attrs)
+    return out, audit_df
+
