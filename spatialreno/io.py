@@ -148,14 +148,22 @@ def _normalise_cpg(text: str) -> str | None:
 
 
 def _dbf_text_bytes(dbf: Path) -> tuple[int, bytes]:
-    """The LDID byte and the raw bytes of the field names and records of a DBF."""
+    """The LDID byte, and the raw text bytes of a DBF: field names and records.
+
+    Only the 11-byte name of each 32-byte field descriptor is taken; the rest of a
+    descriptor is binary (type, width, decimals) and would look like non-ASCII text.
+    """
     data = dbf.read_bytes()
     if len(data) < 32:
         raise LayerReadError(f"{dbf}: not a DBF file (only {len(data)} bytes)")
     header_len = int.from_bytes(data[8:10], "little")
     ldid = data[29]
-    names = data[32:header_len]
-    return ldid, names + data[header_len:]
+    names = b"".join(
+        data[off:off + 11].split(b"\x00", 1)[0]
+        for off in range(32, max(32, header_len - 1), 32)
+        if data[off:off + 1] != b"\r"
+    )
+    return ldid, names + b" " + data[header_len:]
 
 
 def detect_dbf_encoding(dbf: str | os.PathLike) -> tuple[str, str]:

@@ -98,6 +98,8 @@ class Column:
     additive : whether package roll-ups sum the column.
     derived : computed by spatialreno rather than read.
     vocab : name of the coded-value vocabulary, if any.
+    required : the layer cannot be used without it.
+    personal : personal data (a person's name, ID card, phone); masked on export.
     """
 
     name: str
@@ -115,6 +117,7 @@ class Column:
     derived: bool = False
     vocab: str | None = None
     required: bool = False
+    personal: bool = False
 
     def __post_init__(self):
         if len(self.code.encode("ascii")) > 10:
@@ -206,9 +209,9 @@ _COMPOUNDS = [
     _c("compounds", "package_id", "str", "所属片区", "pkg_id", "片区编码", en="Package",
        aliases=("片区编码", "片区"), width=24, derived=True),
     _c("compounds", "illegal_count", "float", "违建处数", "ill_cnt", unit="处", en="Illegal structures",
-       decimals=2, additive=True, derived=True),
+       aliases=("illegal_n",), decimals=2, additive=True, derived=True),
     _c("compounds", "illegal_area_m2", "float", "违建面积", "ill_m2", unit="㎡",
-       en="Illegal-structure area", decimals=1, additive=True, derived=True),
+       en="Illegal-structure area", aliases=("illegal_m2",), decimals=1, additive=True, derived=True),
     _c("compounds", "gas_total_m", "float", "燃气管长", "gas_m", unit="m", en="Gas pipe length",
        decimals=1, additive=True, derived=True),
     _c("compounds", "gas_aged_m", "float", "老化燃气管长", "gas_old_m", "老化管长", unit="m",
@@ -294,6 +297,16 @@ _COMPOUNDS = [
        en="Demolition cost", decimals=2, additive=True, derived=True),
     _c("compounds", "cost_total", "float", "估算投资", "cost_est", unit="万元", en="Total cost",
        aliases=("总投资", "投资估算", "cost"), decimals=2, additive=True, derived=True),
+    # costing: the gas work on utility-owned mains, and the procurement split (tender check)
+    _c("compounds", "cost_gas_utility", "float", "专营管网燃气投资", "cost_gutl", "专营燃气",
+       unit="万元", en="Gas work on utility mains", decimals=2, additive=True, derived=True),
+    _c("compounds", "construction_cost", "float", "施工估算", "cost_con", unit="万元",
+       en="Construction estimate", decimals=2, additive=True, derived=True),
+    _c("compounds", "goods_cost", "float", "货物估算", "cost_gds", unit="万元",
+       en="Goods estimate", decimals=2, additive=True, derived=True),
+    _c("compounds", "services_cost", "float", "服务估算", "cost_svc", unit="万元",
+       en="Services estimate (survey, design, supervision)", decimals=2, additive=True,
+       derived=True),
 ]
 
 # --------------------------------------------------------------------------------------
@@ -333,7 +346,7 @@ _ILLEGAL = [
        en="Demolition cost", decimals=2, additive=True),
     _c("illegal", "case_no", "str", "执法文书号", "case_no", "文书号", en="Case number", width=40),
     _c("illegal", "party", "str", "当事人", "party", en="Party (personal data)",
-       aliases=("业主", "当事人姓名", "owner_name"), width=40),
+       aliases=("业主", "当事人姓名", "owner_name"), width=40, personal=True),
 ]
 
 # --------------------------------------------------------------------------------------
@@ -424,6 +437,12 @@ _PACKAGES = [
        decimals=2, additive=True),
     _c("packages", "fund_utility", "float", "专营单位出资", "f_utility", "专营出资", unit="万元",
        en="Utilities", decimals=2, additive=True),
+    _c("packages", "contractor", "str", "承包单位", "contractor", en="Contractor",
+       aliases=("施工单位", "总承包单位"), width=60),
+    _c("packages", "split_warning", "str", "化整为零提示", "split_warn", "化整为零",
+       en="Tender-split warning", width=120, derived=True),
+    _c("packages", "phase_reason", "str", "排期说明", "phase_rsn", en="Phasing note", width=120,
+       derived=True),
 ]
 
 _ALL: list[Column] = _COMPOUNDS + _ILLEGAL + _GAS + _BARRIERS + _ROADS + _ADMIN + _PACKAGES
