@@ -29,13 +29,16 @@ $(VENV)/.stamp-bench: pyproject.toml | $(PY)
 	$(PIP) install -q -e '.[test,bench]'
 	@touch $@ $(VENV)/.stamp-test $(VENV)/.stamp-demo
 
-# System packages the tests drive: headless Chromium (the review map in a real browser)
-# and GDAL's command-line tools (ogrinfo reads the exported shapefiles back).
+# System packages the tests drive: headless Chromium (the review map in a real browser),
+# a Chinese font for its screenshots, and GDAL's command-line tools (ogrinfo reads the
+# exported shapefiles back).
 sysdeps:
-	@if ! command -v chromium >/dev/null 2>&1 || ! command -v ogrinfo >/dev/null 2>&1; then \
-		echo "installing chromium and gdal-bin with apt-get"; \
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v ogrinfo >/dev/null 2>&1 \
+		|| [ ! -d /usr/share/fonts/opentype/noto ]; then \
+		echo "installing chromium, fonts-noto-cjk and gdal-bin with apt-get"; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium gdal-bin >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+			chromium fonts-noto-cjk gdal-bin >/dev/null; \
 	fi
 
 demo: $(VENV)/.stamp-demo
