@@ -1,0 +1,262 @@
+"""Geographic side of packaging: package polygons and summaries, plan diffs, checked edits."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from spatialreno.errors import DataError, EditError
+from spatialreno.partition.compactness import medoid_table
+from spatialreno.partition.limits import check_plan, parse_limits
+
+__all__ = ["NON_ADDITIVE", "NON_ADDITIVE_SUFFIXES", "dissolve_packages", "diff_packages",
+           "move_compound"]
+
+NON_ADDITIVE: frozenset[str] = frozenset({
+    "x", "y", "lon", "lat", "build_year", "year", "install_year", "consent", "consent_rate",
+    "consent_pct", "phase", "priority", "score", "adcode", "area_share", "density",
+})
+"""Numeric compound columns that must not be summed into a package total."""
+
+NON_ADDITIVE_SUFFIXES: tuple[str, ...] = ("_year", "_rate", "_pct", "_ratio", "_share", "_code")
+"""Column-name endings treated as non-additive as well."""
+
+
+def _additive(columns: Sequence[str]) -> list[str]:
+    return [c for c in columns if c not in NON_ADDITIVE and not str(c).endswith(
+        NON_ADDITIVE_SUFFIXES)]
+
+
+def dissolve_packages(compounds: gpd.GeoDataFrame, labels: pd.Series) -> gpd.GeoDataFrame:
+    """Dissolve compounds into package polygons with package totals.
+
+    Parameters
+    ----------
+    compounds : geopandas.GeoDataFrame
+        Indexed by ``compound_id``, projected CRS in metres.
+    labels : pandas.Series
+        ``package_id`` per ``compound_id``; must label every compound.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Indexed by ``package_id`` (sorted): dissolved ``geometry``, ``n_compounds``,
+        the sum of every additive numeric column (every numeric column except those in
+        ``NON_ADDITIVE`` or ending in ``NON_ADDITIVE_SUFFIXES``), ``build_year_min`` and
+        ``build_year_mean`` when ``build_year`` exists, ``streets`` (';'-joined unique
+        street names) when ``street`` exists, and ``compactness_m`` (sum of member
+        representative-point distances to the package medoid, metres).
+
+    Raises
+    ------
+    DataError
+        Compounds without a label, or labels for unknown compounds.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> import pandas as pd
+    >>> from shapely.geometry import box
+    >>> from spatialreno.packages import dissolve_packages
+    >>> compounds = gpd.GeoDataFrame(
+    ...     {"households": [10, 20, 30]},
+    ...     geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100), box(200, 0, 300, 100)],
+    ...     index=pd.Index(["a", "b", "c"], name="compound_id"), crs="EPSG:32650")
+    >>> labels = pd.Series({"a": "PK-a", "b": "PK-a", "c": "PK-c"}, name="package_id")
+    >>> dissolve_packages(compounds, labels)[["n_compounds", "households"]]
+                n_compounds  households
+    package_id
+    PK-a                  2          30
+    PK-c                  1          30
+    """
+    if not isinstance(compounds, gpd.GeoDataFrame):
+        raise DataError("dissolve_packages: `compounds` must be a GeoDataFrame indexed by "
+                        f"compound_id, got {type(compounds).__name__}.")
+    if labels.index.has_duplicates:
+        dup = labels.index[labels.index.duplicated()].unique().tolist()[:5]
+        raise DataError(f"dissolve_packages: labels repeat compound ids {dup}; keep one "
+                        "package per compound.")
+    lab = labels.reindex(compounds.index)
+    missing = compounds.index[lab.isna().to_numpy()].tolist()
+    if missing:
+        raise DataError(f"dissolve_packages: {len(missing)} compound(s) have no package, "
+                        f"e.g. {missing[:5]}; label every compound (see partition_packages).")
+    extra = labels.index.difference(compounds.index).tolist()
+    if extra:
+        raise DataError(f"dissolve_packages: labels name {len(extra)} compound(s) not in "
+                        f"`compounds`, e.g. {extra[:5]}.")
+    key = pd.Index(lab.astype(str).to_numpy(), name="package_id")
+    out = gpd.GeoDataFrame(
+        {"package_id": key.to_numpy()}, geometry=compounds.geometry.to_numpy(),
+        crs=compounds.crs,
+    ).dissolve(by="package_id")  # vectorised union per group (shapely union_all)
+    out["n_compounds"] = key.value_counts().reindex(out.index).to_numpy()
+    numeric = compounds.drop(columns=compounds.geometry.name).select_dtypes("number")
+    numeric = numeric.loc[:, [c for c in numeric.columns if not pd.api.types.is_bool_dtype(
+        numeric[c])]]
+    add_cols = _additive(list(numeric.columns))
+    if add_cols:
+        sums = numeric[add_cols].set_axis(key).groupby(level=0).sum(min_count=1)
+        out = out.join(sums)
+    if "build_year" in compounds.columns:
+        years = pd.to_numeric(compounds["build_year"], errors="coerce").set_axis(key)
+        agg = years.groupby(level=0).agg(["min", "mean"])
+        out["build_year_min"] = agg["min"]
+        out["build_year_mean"] = agg["mean"]
+    if "street" in compounds.columns:
+        streets = compounds["street"].set_axis(key).dropna().astype(str)
+        joined = streets.groupby(level=0).agg(lambda s: ";".join(sorted(s.unique())))
+        out["streets"] = joined.reindex(out.index).fillna("")
+    pts = compounds.geometry.representative_point()
+    xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+    codes, uniques = pd.factorize(key)
+    table = medoid_table(xy, compounds.index.to_numpy(dtype=object), codes)
+    out["compactness_m"] = pd.Series(table["compactness_m"].to_numpy(),
+                                     index=np.asarray(uniques)[table.index]).reindex(out.index)
+    return out.sort_index()
+
+
+def diff_packages(old: pd.Series, new: pd.Series) -> pd.DataFrame:
+    """Compare two plans.
+
+    Parameters
+    ----------
+    old, new : pandas.Series
+        ``package_id`` per ``compound_id``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per compound whose package changed, indexed by position with columns
+        ``compound_id``, ``old_package``, ``new_package`` and ``change`` (``"moved"``,
+        ``"added"`` for compounds only in ``new``, ``"removed"`` for compounds only in
+        ``old``). ``attrs["packages_added"]`` / ``attrs["packages_removed"]`` list the
+        package ids present only in ``new`` / only in ``old``; ``attrs["packages_kept"]``
+        the ids present in both with the same members.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from spatialreno.packages import diff_packages
+    >>> old = pd.Series({"a": "P1", "b": "P1", "c": "P2"})
+    >>> new = pd.Series({"a": "P1", "b": "P3", "c": "P3"})
+    >>> d = diff_packages(old, new)
+    >>> d[["compound_id", "old_package", "new_package"]].values.tolist()
+    [['b', 'P1', 'P3'], ['c', 'P2', 'P3']]
+    >>> d.attrs["packages_added"], d.attrs["packages_removed"]
+    (['P3'], ['P2'])
+    """
+    both = pd.concat([old.rename("old_package"), new.rename("new_package")], axis=1,
+                     sort=False)
+    both.index.name = "compound_id"
+    o = both["old_package"]
+    w = both["new_package"]
+    change = np.where(o.isna(), "added", np.where(w.isna(), "removed", "moved"))
+    changed = (o.isna() != w.isna()) | (o.notna() & w.notna() & (o.astype(object) !=
+                                                                   w.astype(object)))
+    out = both.loc[changed.to_numpy()].assign(change=change[changed.to_numpy()])
+    out = out.reset_index()
+    old_ids = set(old.dropna().unique())
+    new_ids = set(new.dropna().unique())
+    out.attrs["packages_added"] = sorted(new_ids - old_ids, key=str)
+    out.attrs["packages_removed"] = sorted(old_ids - new_ids, key=str)
+    old_sets = old.groupby(old).groups
+    new_sets = new.groupby(new).groups
+    out.attrs["packages_kept"] = sorted(
+        (p for p in old_ids & new_ids if set(old_sets[p]) == set(new_sets[p])), key=str)
+    return out
+
+
+def move_compound(
+    labels: pd.Series,
+    G: nx.Graph,
+    compound_id: Hashable,
+    to_package: Hashable,
+    *,
+    limits: Mapping[str, Sequence[float | None]],
+) -> pd.Series:
+    """Move one compound to another package, checking contiguity and limits.
+
+    Parameters
+    ----------
+    labels : pandas.Series
+        Current plan, ``package_id`` per ``compound_id``.
+    G : networkx.Graph
+        Adjacency graph.
+    compound_id : hashable
+        Compound to move.
+    to_package : hashable
+        Existing package that receives it.
+    limits : mapping of str to (min, max)
+        As for :func:`spatialreno.partition.partition_packages`.
+
+    Returns
+    -------
+    pandas.Series
+        A new plan; package ids are kept (a package left empty disappears).
+
+    Raises
+    ------
+    EditError
+        Unknown compound or package, a move that splits the source package or does
+        not touch the target package, or a limit the move would break (the message
+        names the package, the limit and the value).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> import pandas as pd
+    >>> from spatialreno.packages import move_compound
+    >>> G = nx.path_graph(["a", "b", "c", "d"])
+    >>> labels = pd.Series({"a": "P1", "b": "P1", "c": "P2", "d": "P2"}, name="package_id")
+    >>> move_compound(labels, G, "b", "P2", limits={"compounds": (1, 3)}).tolist()
+    ['P1', 'P2', 'P2', 'P2']
+    """
+    if compound_id not in labels.index or compound_id not in G:
+        raise EditError(f"move_compound: compound {compound_id!r} is not in the plan/graph.")
+    spec = parse_limits(G, limits)
+    source = labels[compound_id]
+    if source == to_package:
+        return labels.copy()
+    if not (labels == to_package).any():
+        raise EditError(f"move_compound: package {to_package!r} does not exist; pick one of "
+                        f"{sorted(labels.unique(), key=str)[:10]}.")
+    target_members = set(labels.index[labels == to_package])
+    if not any(u in target_members for u in G.adj[compound_id]):
+        raise EditError(
+            f"move_compound: compound {compound_id!r} does not touch package {to_package!r}; "
+            "the target package would not be connected. Pick an adjacent package.")
+    rest = [c for c in labels.index[labels == source] if c != compound_id]
+    if rest and not nx.is_connected(G.subgraph(rest)):
+        pieces = sorted((sorted(p, key=str) for p in nx.connected_components(G.subgraph(rest))),
+                        key=lambda p: str(p[0]))
+        desc = " and ".join(str(p[:3]) for p in pieces[:3])
+        raise EditError(
+            f"move_compound: removing {compound_id!r} splits package {source!r} into "
+            f"{len(pieces)} pieces ({desc}); move a compound on the package edge instead.")
+    new = labels.copy()
+    new[compound_id] = to_package
+    touched = [source, to_package]
+    sub_nodes = list(new.index[new.isin(touched)])
+    before = check_plan(G.subgraph(labels.index[labels.isin(touched)]),
+                        labels[labels.isin(touched)], spec)
+    after = check_plan(G.subgraph(sub_nodes), new[new.isin(touched)], spec)
+    before_keys = set(zip(before["package_id"], before["limit"], strict=True))
+    broken = after[[(p, lim) not in before_keys for p, lim in
+                    zip(after["package_id"], after["limit"], strict=True)]]
+    if len(broken):
+        r = broken.iloc[0]
+        side = "source" if r["package_id"] == source else "target"
+        raise EditError(
+            f"move_compound: moving {compound_id!r} from {source!r} to {to_package!r} breaks "
+            f"the {r['limit']} limit of the {side} package: {r['problem']}. "
+            "Pick another package or relax the limit.")
+    new.attrs = {k: v for k, v in labels.attrs.items() if k not in ("violations",)}
+    new.attrs["edits"] = [*labels.attrs.get("edits", []),
+                          {"compound_id": compound_id, "from": source, "to": to_package}]
+    new.attrs["violations"] = check_plan(G, new, spec).to_dict("records")
+    return new
