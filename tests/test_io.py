@@ -134,7 +134,7 @@ def test_detect_dbf_encoding_reports_its_reason(tmp_path):
 
 
 def test_zipped_shapefile(tmp_path):
-    path = _write_shp(_chinese_layer(), tmp_path / "c.shp", "GBK", cpg=False)
+    _write_shp(_chinese_layer(), tmp_path / "c.shp", "GBK", cpg=False)
     zpath = tmp_path / "c.zip"
     with zipfile.ZipFile(zpath, "w") as zf:
         for p in tmp_path.glob("c.*"):

@@ -354,7 +354,11 @@ def test_district_prefix_in_ids():
     G = grid_graph(2, 2)
     nx.set_node_attributes(G, "420105", "adcode")
     labels = partition_packages(G, limits={"compounds": (4, 4)})
-    assert set(labels) == {"420105-r0c0"}
+    assert set(labels) == {"PK-420105-r0c0"}
+    # a member id that already carries the district code is not prefixed twice
+    H = nx.relabel_nodes(G, {v: f"420105-{v}" for v in G})
+    labels = partition_packages(H, limits={"compounds": (4, 4)})
+    assert set(labels) == {"PK-420105-r0c0"}
 
 
 # -- locked / must_link / cannot_link ----------------------------------------------------------

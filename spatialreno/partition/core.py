@@ -491,7 +491,7 @@ def partition_packages(
         t = budget(len(mem))
         res_h = solve_heuristic(unbrs, uW, uxy, spec, conflicts=conflicts,
                                 objective=objective, k_target=k_target, seed=cseed,
-                                time_budget_s=(min(1.0, t or 1.0) if use_exact else t))
+                                time_budget_s=t)
         if (use_exact and method == "auto" and objective == "fewest" and not k_target
                 and res_h.violation <= 1e-9 and res_h.n_packages == res_h.lower_bound):
             use_exact = False  # the count is proven optimal by the bound; no MILP needed

@@ -511,6 +511,14 @@ class _Search:
         self.next_id = max(self.members, default=-1) + 1
 
 
+#: local-search length per package found by the construction (iterations, and iterations
+#: without improvement before stopping); deterministic budgets instead of a wall clock
+#: (measured on a 2,000-node Delaunay graph, compounds (2, 8), households (1500, 6000):
+#: 40/15 → 255 packages in 16.7 s; 12/5 → 261 in 5.1 s; 6/3 → 263 in 2.3 s)
+_ITER_PER_PACKAGE = 12
+_STALL_PER_PACKAGE = 5
+
+
 def solve_heuristic(
     nbrs: list[list[int]],
     W: np.ndarray,
@@ -545,9 +553,11 @@ def solve_heuristic(
     seed : int
         Seed of the random tie-breaks; same inputs and seed give the same result.
     time_budget_s : float, optional
-        Wall-clock budget for the search; default ``max(1.5, 0.0025 * n)`` seconds.
+        Wall-clock budget for the search. Default none: the search stops on its iteration
+        counts, so the result is reproducible; with a budget it may stop earlier on a
+        busy machine.
     max_iter : int, optional
-        Neighbourhood-search iterations; default ``40 * packages + 300``.
+        Neighbourhood-search iterations; default ``12 * packages + 300``.
 
     Returns
     -------
@@ -557,7 +567,9 @@ def solve_heuristic(
     n = len(nbrs)
     lb = lower_bound(W, spec)
     if time_budget_s is None:
-        time_budget_s = max(1.5, 0.0025 * n)
+        # no wall clock: the search stops on its iteration counts alone, so the result
+        # depends only on the input and the seed, not on how busy the machine is
+        time_budget_s = float("inf")
     rng = random.Random(seed)
     srch = _Search(nbrs, W, xy, spec, conflicts, rng)
     total_bal = float(W[:, spec.balance_col].sum())
@@ -583,8 +595,8 @@ def solve_heuristic(
     srch.load(best_lab)
     k0 = len(srch.members)
     if max_iter is None:
-        max_iter = 40 * k0 + 300
-    stall = 15 * k0 + 150
+        max_iter = _ITER_PER_PACKAGE * k0 + 300
+    stall = _STALL_PER_PACKAGE * k0 + 150
     iters = 0
     if not (k_target is None and srch.total()[:2] == (0.0, lb) and objective == "fewest"
             and k0 == 1):

@@ -1,8 +1,9 @@
 """Stable package ids.
 
-Rule: ``<prefix>-<smallest member compound_id>``, where the smallest member is the
-minimum of the members' ``compound_id`` strings and the prefix is that member's node
-attribute ``adcode`` if present and non-empty, else its ``district``, else ``"PK"``.
+Rule: ``PK-<smallest member compound_id>`` when that id already starts with the member's
+district code (``PK-420105-0012``), else ``PK-<adcode or district>-<smallest member>``
+(``PK-420105-12``), or ``PK-<smallest member>`` when the member carries neither. The
+smallest member is the minimum of the members' ``compound_id`` strings.
 A package whose member set does not change keeps its id whatever happens elsewhere,
 so re-running after a small data change keeps the ids of unchanged packages.
 Locked packages keep the label they were locked with.
@@ -47,7 +48,10 @@ def package_id_for(G: nx.Graph, members: Iterable[Hashable]) -> str:
     """
     first = min(members, key=str)
     attrs = G.nodes[first] if first in G else {}
-    return f"{_prefix(attrs)}-{first}"
+    prefix = _prefix(attrs)
+    if prefix == DEFAULT_PREFIX or str(first).startswith(prefix):
+        return f"{DEFAULT_PREFIX}-{first}"
+    return f"{DEFAULT_PREFIX}-{prefix}-{first}"
 
 
 def stable_package_ids(G: nx.Graph, labels: pd.Series) -> pd.Series:
