@@ -120,12 +120,12 @@ def _cmd_sample(args) -> int:
 def _cmd_check(args) -> int:
     import pandas as pd
 
-    from .io import _split_layer_spec, read_layer
+    from .io import read_layer, split_layer_spec
     from .validate import check_layer
 
     total = 0
     for spec in args.files:
-        path, layer = _split_layer_spec(spec)
+        path, layer = split_layer_spec(spec)
         kind = args.kind or _guess_kind(f"{path}{':' + layer if layer else ''}")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -46,6 +46,7 @@ __all__ = [
     "detect_dbf_encoding",
     "normalize_columns",
     "ensure_projected",
+    "split_layer_spec",
 ]
 
 Engine = Literal["pyogrio", "fiona"]
@@ -510,8 +511,8 @@ def read_layers(
     """Read a set of layers (``compounds=``, ``illegal=``, ``gas=``, ``barriers=``,
     ``admin=``, ``roads=``) into one projected CRS, that of the compounds.
 
-    A path may be ``"file.gpkg:layername"`` (or ``("file.gpkg", "layername")``) to pick a
-    layer. Missing layers are simply absent from the result.
+    A path may be ``"file.gpkg::layername"`` or ``"file.gpkg:layername"`` (or
+    ``("file.gpkg", "layername")``) to pick a layer. Missing layers are simply absent from the result.
     """
     items = dict(paths or {})
     items.update(kw_paths)
@@ -526,7 +527,7 @@ def read_layers(
         spec = items.get(kind)
         if spec is None:
             continue
-        path, layer = _split_layer_spec(spec)
+        path, layer = split_layer_spec(spec)
         gdf = read_layer(path, kind, layer=layer, crs=crs, to_crs=target, encoding=encoding, engine=engine)
         if target is None:
             target = gdf.crs
@@ -534,13 +535,28 @@ def read_layers(
     return out
 
 
-def _split_layer_spec(spec):
+def split_layer_spec(spec, base: str | os.PathLike | None = None):
+    """``"file.gpkg::layer"``, ``"file.gpkg:layer"`` or ``("file.gpkg", "layer")`` →
+    ``(path, layer)``; a plain path gives ``(path, None)``. Relative paths are taken
+    relative to ``base`` when given (a config file's folder)."""
     if isinstance(spec, tuple):
-        return spec[0], spec[1]
-    if isinstance(spec, str | os.PathLike) and not Path(spec).exists():
-        text = str(spec)
-        head, sep, tail = text.rpartition(":")
-        if sep and head and Path(head).exists():
-            return head, tail
-    return spec, None
+        path, layer = spec
+    elif isinstance(spec, str | os.PathLike):
+        text, layer = str(spec), None
+        if "::" in text:
+            text, _, layer = text.partition("::")
+        elif not _exists(text, base):
+            head, sep, tail = text.rpartition(":")
+            if sep and head and _exists(head, base):
+                text, layer = head, tail
+        path = text
+    else:
+        return spec, None
+    if base is not None and not Path(path).is_absolute():
+        path = str(Path(base) / path)
+    return path, layer or None
 
+
+def _exists(path: str, base) -> bool:
+    p = Path(path)
+    return (Path(base) / p).exists() if base is not None and not p.is_absolute() else p.exists()

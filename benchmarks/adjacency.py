@@ -1,0 +1,320 @@
+"""Time spatialreno's adjacency graph next to libpysal's fuzzy contiguity, on sample districts.
+
+For each size the sample district (``spatialreno.sample.sample_district``: compounds that
+share walls or stand 3–15 m apart across lanes, arterials, a railway and the river as
+barriers) is built once, then each method runs in its own forked process so that time and
+peak memory are measured per method:
+
+* ``spatialreno``: ``build_adjacency(compounds, tolerance_m=TOL, barriers=barriers)``, the
+  barrier test included, returning a networkx graph with ``gap_m``/``shared_m`` edges and
+  the cap columns on the nodes;
+* ``spatialreno (no barriers)``: the same without barriers;
+* ``libpysal Graph``: ``libpysal.graph.Graph.build_fuzzy_contiguity(gdf, buffer=TOL / 2)``;
+* ``libpysal W``: ``libpysal.weights.fuzzy_contiguity(gdf, buffering=True, buffer=TOL / 2)``.
+
+A buffer of TOL / 2 on both polygons joins the same pairs as a gap of at most TOL (up to
+the arcs GEOS draws as chords), so the edge counts are comparable; libpysal has no
+barriers, so its count includes the edges that cross them. ``ratio`` is the fastest
+libpysal builder's time divided by spatialreno's (with barriers): above 1, spatialreno is
+faster. Peak memory is the rise of the process's resident set over its size once the district
+is loaded (``/proc/self/clear_refs`` resets the high-water mark, ``VmHWM`` reads it). Each
+run is a fresh (spawned) process that first warms the method up on a 200-compound district. A method that
+runs longer than ``--timeout`` seconds (default 300) is stopped and shown as a timeout.
+
+    python benchmarks/adjacency.py                          # 2,000, 20,000 and 200,000
+    python benchmarks/adjacency.py --sizes 2000 20000
+    python benchmarks/adjacency.py --quick                  # 2,000 and 20,000, no repeats
+
+Districts are drawn once and cached (pickled) under the system temp folder, since drawing
+200,000 compounds takes a few minutes; ``--no-cache`` draws them afresh into a new temp folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import multiprocessing as mp
+import os
+import pickle
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import spatialreno  # noqa: E402
+from spatialreno.adjacency import build_adjacency  # noqa: E402
+
+_DATA: dict = {}
+TOL = [15.0]
+
+
+def _rss_kb(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# the methods (each returns its edge count)
+# --------------------------------------------------------------------------------------
+def _ours() -> int:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # isolates are reported, not an error
+        G = build_adjacency(_DATA["compounds"], tolerance_m=TOL[0], barriers=_DATA["barriers"])
+    return G.number_of_edges()
+
+
+def _ours_no_barriers() -> int:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        G = build_adjacency(_DATA["compounds"], tolerance_m=TOL[0])
+    return G.number_of_edges()
+
+
+def _libpysal_graph() -> int:
+    from libpysal.graph import Graph
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = Graph.build_fuzzy_contiguity(_DATA["compounds"], buffer=TOL[0] / 2)
+    adj = g.adjacency
+    focal = adj.index.get_level_values(0)
+    neighbor = adj.index.get_level_values(1)
+    return int((focal != neighbor).sum()) // 2
+
+
+def _libpysal_w() -> int:
+    from libpysal import weights
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w = weights.fuzzy_contiguity(_DATA["compounds"], buffering=True, buffer=TOL[0] / 2)
+    return int(sum(w.cardinalities.values())) // 2
+
+
+TASKS = {
+    "spatialreno": _ours,
+    "spatialreno (no barriers)": _ours_no_barriers,
+    "libpysal Graph": _libpysal_graph,
+    "libpysal W": _libpysal_w,
+}
+
+
+# --------------------------------------------------------------------------------------
+# running one method in a fresh process
+# --------------------------------------------------------------------------------------
+def _child(conn, task: str, path: str, warmup: str, tol: float) -> None:
+    """Warm the method up on a small district, load the district, then time the method."""
+    try:
+        TOL[0] = tol
+        _set_data(warmup)
+        TASKS[task]()  # imports, first-call costs
+        _set_data(path)
+        gc.collect()
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")  # reset VmHWM to the current RSS
+        except OSError:
+            pass
+        base = _rss_kb("VmRSS")
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        edges = TASKS[task]()
+        seconds = time.perf_counter() - t0
+        cpu = time.process_time() - c0
+        peak = max(_rss_kb("VmHWM") - base, 0) / 1024
+        conn.send(("ok", seconds, cpu, peak, edges))
+    except Exception as exc:  # report, don't hang the parent
+        conn.send(
+            ("error", float("nan"), float("nan"), float("nan"), f"{type(exc).__name__}: {exc}")
+        )
+    finally:
+        conn.close()
+
+
+def _run(task: str, path: Path, warmup: Path, timeout: float) -> tuple[float, float, float, object]:
+    ctx = mp.get_context("spawn")  # a clean process: no memory shared with the parent
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, task, str(path), str(warmup), TOL[0]))
+    proc.start()
+    child.close()
+    if parent.poll(timeout + 120):  # loading and warming up come on top of the run
+        status, seconds, cpu, peak, edges = parent.recv()
+        if status == "ok" and seconds > timeout:
+            status, seconds, cpu, peak, edges = (
+                "timeout",
+                float("inf"),
+                float("inf"),
+                float("nan"),
+                None,
+            )
+    else:
+        status, seconds, cpu, peak, edges = (
+            "timeout",
+            float("inf"),
+            float("inf"),
+            float("nan"),
+            None,
+        )
+        proc.kill()
+    proc.join()
+    if status == "error":
+        print(f"  {task}: {edges}", file=sys.stderr)
+        edges = None
+    return seconds, cpu, peak, edges
+
+
+def _best(task: str, path: Path, warmup: Path, timeout: float, repeat: int):
+    """Best (lowest wall time) of `repeat` runs; a timeout is not repeated."""
+    best = None
+    for _ in range(repeat):
+        res = _run(task, path, warmup, timeout)
+        if best is None or res[0] < best[0]:
+            best = res
+        if not np.isfinite(res[0]):
+            break
+    return best
+
+
+# --------------------------------------------------------------------------------------
+# districts
+# --------------------------------------------------------------------------------------
+def _sample_version() -> str:
+    src = Path(spatialreno.__file__).with_name("sample.py").read_bytes()
+    return hashlib.sha1(src).hexdigest()[:10]
+
+
+def _district(n: int, seed: int, cache_dir: Path, fresh: bool) -> tuple[Path, float]:
+    """Path of the pickled (compounds, barriers) of a sample district, drawn if needed."""
+    from spatialreno.sample import sample_district
+
+    t0 = time.perf_counter()
+    path = cache_dir / f"district-{n}-{seed}-{_sample_version()}.pkl"
+    if fresh or not path.exists():
+        d = sample_district(n, seed=seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(pickle.dumps((d.compounds, d.barriers), protocol=pickle.HIGHEST_PROTOCOL))
+        tmp.replace(path)
+    return path, time.perf_counter() - t0
+
+
+def _set_data(path: str) -> None:
+    compounds, barriers = pickle.loads(Path(path).read_bytes())
+    _DATA.clear()
+    _DATA.update(compounds=compounds, barriers=barriers)
+
+
+def _fmt_t(seconds: float) -> str:
+    if seconds == float("inf"):
+        return "timeout"
+    if np.isnan(seconds):
+        return "error"
+    return f"{seconds:.2f}" if seconds < 100 else f"{seconds:.0f}"
+
+
+def _fmt_cell(res) -> str:
+    seconds, _cpu, peak, _edges = res
+    if not np.isfinite(seconds):
+        return _fmt_t(seconds)
+    return f"{_fmt_t(seconds)} ({peak:,.0f} MB)"
+
+
+def _fmt_edges(res) -> str:
+    return f"{res[3]:,}" if res[3] is not None else "–"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000, 200000])
+    ap.add_argument("--quick", action="store_true", help="2,000 and 20,000 compounds, one run each")
+    ap.add_argument(
+        "--tolerance", type=float, default=15.0, help="gap bridged, m (libpysal buffer = half)"
+    )
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="runs per method below 100,000 compounds (best kept)"
+    )
+    ap.add_argument("--timeout", type=float, default=300.0, help="seconds per method and size")
+    ap.add_argument("--no-cache", action="store_true", help="draw the districts afresh")
+    ap.add_argument("--out", help="also write the markdown table to this file")
+    args = ap.parse_args(argv)
+    sizes = [2000, 20000] if args.quick else args.sizes
+    repeat = 1 if args.quick else args.repeat
+    TOL[0] = args.tolerance
+
+    import libpysal
+
+    cache_dir = (
+        Path(tempfile.mkdtemp(prefix="spatialreno-bench-"))
+        if args.no_cache
+        else (Path(tempfile.gettempdir()) / "spatialreno-bench")
+    )
+    warmup, _ = _district(200, args.seed, cache_dir, fresh=False)
+    print(
+        f"python {sys.version.split()[0]}, geopandas {gpd.__version__}, shapely {shapely.__version__} "
+        f"(GEOS {shapely.geos_version_string}), libpysal {libpysal.__version__}, "
+        f"{os.cpu_count()} cores; tolerance {TOL[0]:g} m (libpysal buffer {TOL[0] / 2:g} m)",
+        file=sys.stderr,
+    )
+    header = (
+        "| compounds | spatialreno s (MB) | edges (cut by barriers) | spatialreno, no barriers s "
+        "| libpysal Graph.build_fuzzy_contiguity s (MB) | libpysal weights.fuzzy_contiguity s (MB) "
+        "| libpysal edges | ratio |"
+    )
+    sep = "|" + "|".join(["---"] * (header.count("|") - 1)) + "|"
+    rows = []
+    for n in sizes:
+        path, t_load = _district(n, args.seed, cache_dir, fresh=args.no_cache)
+        print(f"n={n}: district ready in {t_load:.1f} s ({path})", file=sys.stderr)
+        reps = repeat if n < 100_000 else 1
+        res = {task: _best(task, path, warmup, args.timeout, reps) for task in TASKS}
+        for task, (s, cpu, mb, e) in res.items():
+            print(
+                f"  {task:26s} {_fmt_t(s):>8s} s  cpu {_fmt_t(cpu):>8s} s  {mb:8.0f} MB  "
+                f"{e if e is not None else '-'} edges",
+                file=sys.stderr,
+            )
+        ours, nob = res["spatialreno"], res["spatialreno (no barriers)"]
+        lg, lw = res["libpysal Graph"], res["libpysal W"]
+        fastest = min(lg[0], lw[0])
+        if not np.isfinite(ours[0]):
+            ratio = "–"
+        elif fastest == float("inf"):
+            ratio = f"> {args.timeout / ours[0]:.1f}"
+        elif np.isnan(fastest):
+            ratio = "–"
+        else:
+            ratio = f"{fastest / ours[0]:.1f}×"
+        cut = nob[3] - ours[3] if ours[3] is not None and nob[3] is not None else None
+        lp_edges = lg[3] if lg[3] is not None else lw[3]
+        rows.append(
+            f"| {n:,} | {_fmt_cell(ours)} | {_fmt_edges(ours)} ({cut if cut is not None else '–'}) "
+            f"| {_fmt_t(nob[0])} | {_fmt_cell(lg)} | {_fmt_cell(lw)} "
+            f"| {f'{lp_edges:,}' if lp_edges is not None else '–'} | {ratio} |"
+        )
+    table = "\n".join([header, sep, *rows])
+    print(table)
+    print(
+        f"\nWall-clock seconds (peak resident memory rise), best of {repeat} below 100,000 "
+        f"compounds, one run above. Tolerance {TOL[0]:g} m; libpysal buffer {TOL[0] / 2:g} m. "
+        "ratio = fastest libpysal builder / spatialreno with barriers."
+    )
+    if args.out:
+        Path(args.out).write_text(table + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

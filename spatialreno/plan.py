@@ -1,0 +1,720 @@
+"""The main job end to end: a :class:`Plan` ties read → validate → overlay → costing →
+adjacency → partition → funding → phasing together, and shows, maps, exports and edits it.
+
+::
+
+    import spatialreno as sr
+    plan = sr.Plan.sample().run()             # or Plan.from_files(...) / Plan.from_config(...)
+    plan                                      # a summary table in Jupyter
+    plan.explore()                            # the review map
+    plan.export("out")                        # GeoPackage, GBK shapefiles, Excel workbook
+    edited = plan.move("420105-0012", plan.labels["420105-0013"])
+    plan.diff(edited)
+
+A plan is configured by a nested dict (or a TOML file) whose sections mirror the stages;
+:data:`DEFAULT_CONFIG` lists every key with its default, and unknown keys fail with the
+key named.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import os
+import shutil
+import tempfile
+import tomllib
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from . import schema
+from .errors import ConfigError, SpatialRenoWarning
+from .io import split_layer_spec
+
+__all__ = ["Plan", "DEFAULT_CONFIG", "load_config"]
+
+LAYER_KINDS = ("compounds", "illegal", "gas", "barriers", "admin", "roads")
+
+#: Every config key with its default. ``None`` means "not set".
+DEFAULT_CONFIG: dict[str, dict[str, Any]] = {
+    "inputs": {
+        "compounds": None, "illegal": None, "gas": None, "barriers": None, "admin": None,
+        "roads": None,
+        "crs": None,          # CRS of files that carry none
+        "to_crs": None,       # target CRS; default: keep projected, lon/lat → Gauss-Krüger zone
+        "encoding": None,     # shapefile text encoding; default from .cpg or detected
+        "engine": "pyogrio",
+        "id_column": None,    # compounds' id column when it is not an alias of compound_id
+    },
+    "adjacency": {
+        "tolerance_m": 15.0,
+        "rule": "rook",
+        "use_barriers": True,
+        "boundary": "street",
+        "boundary_policy": "forbid",
+    },
+    "packages": {
+        "limits": {"compounds": [2, 8], "households": [None, 6000]},
+        "objective": "fewest",
+        "target_packages": None,
+        "method": "auto",
+        "time_limit_s": None,
+        "seed": 0,
+        "on_infeasible": "report",
+        "locked": {},
+        "must_link": [],
+        "cannot_link": [],
+    },
+    "overlay": {
+        "max_distance_m": 15.0,
+        "as_of_year": None,
+        "min_fire_lane_m": 4.0,
+    },
+    "costs": {"rates": None},          # path to a rates TOML, or an inline table
+    "funding": {"shares": None},       # path to a shares TOML, or an inline table
+    "phasing": {"budgets": {}, "weights": None},
+    "map": {"basemap": "none", "tianditu_key": None, "lang": "zh"},
+    "export": {
+        "out_dir": None,
+        "formats": ["gpkg", "shp", "xlsx"],
+        "encoding": "GBK",
+        "crs": "EPSG:4547",
+        "field_names": "code",
+        "mask_personal": True,
+    },
+}
+
+#: keys whose value is itself a free-form table (not checked key by key)
+_FREE_TABLES = {("packages", "limits"), ("packages", "locked"), ("costs", "rates"),
+                ("funding", "shares"), ("phasing", "budgets"), ("phasing", "weights")}
+
+
+def _merge_config(user: Mapping[str, Any], *, source: str = "config") -> dict[str, dict[str, Any]]:
+    """Defaults overlaid with ``user``; unknown sections or keys raise ConfigError naming them."""
+    cfg = copy.deepcopy(DEFAULT_CONFIG)
+    for section, values in user.items():
+        if section not in cfg:
+            raise ConfigError(
+                f"{source}: unknown section [{section}]; sections are {', '.join(cfg)}"
+            )
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"{source}: [{section}] must be a table of keys")
+        for key, value in values.items():
+            if key not in cfg[section]:
+                raise ConfigError(
+                    f"{source}: unknown key {section}.{key}; [{section}] takes "
+                    f"{', '.join(cfg[section])}"
+                )
+            cfg[section][key] = copy.deepcopy(value)
+    _check_config(cfg, source)
+    return cfg
+
+
+def _check_config(cfg: dict, source: str) -> None:
+    choices = {
+        ("adjacency", "rule"): ("rook", "queen"),
+        ("adjacency", "boundary_policy"): ("forbid", "mark", "ignore"),
+        ("packages", "objective"): ("fewest", "balanced"),
+        ("packages", "method"): ("auto", "exact", "heuristic"),
+        ("packages", "on_infeasible"): ("raise", "report"),
+        ("inputs", "engine"): ("pyogrio", "fiona"),
+        ("map", "lang"): ("zh", "en"),
+        ("export", "field_names"): ("code", "chinese"),
+    }
+    for (section, key), allowed in choices.items():
+        if cfg[section][key] not in allowed:
+            raise ConfigError(
+                f"{source}: {section}.{key} = {cfg[section][key]!r}; expected one of "
+                f"{', '.join(map(repr, allowed))}"
+            )
+    tol = cfg["adjacency"]["tolerance_m"]
+    if not isinstance(tol, int | float) or tol < 0:
+        raise ConfigError(f"{source}: adjacency.tolerance_m = {tol!r}; expected a number ≥ 0 (metres)")
+    limits = cfg["packages"]["limits"]
+    if not isinstance(limits, Mapping) or not limits:
+        raise ConfigError(f"{source}: packages.limits must be a table like {{compounds = [2, 8]}}")
+    for name, bounds in limits.items():
+        if not (isinstance(bounds, list | tuple) and len(bounds) == 2):
+            raise ConfigError(
+                f"{source}: packages.limits.{name} = {bounds!r}; expected [min, max] "
+                "(use a very large max, or leave the attribute out, for no bound)"
+            )
+    budgets = cfg["phasing"]["budgets"]
+    if not isinstance(budgets, Mapping):
+        raise ConfigError(f"{source}: phasing.budgets must be a table of year = 万元")
+    for year, amount in budgets.items():
+        try:
+            int(year)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: phasing.budgets key {year!r} is not a year") from None
+        if not isinstance(amount, int | float) or amount < 0:
+            raise ConfigError(f"{source}: phasing.budgets.{year} = {amount!r}; expected 万元 ≥ 0")
+
+
+def _limits_from_config(limits: Mapping[str, Any]) -> dict[str, tuple]:
+    out = {}
+    for name, (lo, hi) in limits.items():
+        out[name] = (None if lo in (None, "", "none") else lo, None if hi in (None, "", "none") else hi)
+    return out
+
+
+def load_config(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """Read a plan config TOML; input paths are resolved relative to the file."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            user = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    cfg = _merge_config(user, source=str(path))
+    base = path.resolve().parent
+    for kind in LAYER_KINDS:
+        spec = cfg["inputs"][kind]
+        if isinstance(spec, str) and spec:
+            file_part, layer = split_layer_spec(spec, base)
+            cfg["inputs"][kind] = f"{file_part}::{layer}" if layer else file_part
+    for section, key in (("costs", "rates"), ("funding", "shares")):
+        spec = cfg[section][key]
+        if isinstance(spec, str) and not Path(spec).is_absolute():
+            cfg[section][key] = str(base / spec)
+    out_dir = cfg["export"]["out_dir"]
+    if isinstance(out_dir, str) and not Path(out_dir).is_absolute():
+        cfg["export"]["out_dir"] = str(base / out_dir)
+    return cfg
+
+
+class Plan:
+    """A district's renovation packaging plan: inputs, options and (after :meth:`run`) results.
+
+    Attributes after :meth:`run`
+    ----------------------------
+    compounds : GeoDataFrame — repaired compounds with overlay, cost and ``package_id``.
+    graph : networkx.Graph — the adjacency graph packaging ran on.
+    labels : Series ``package_id`` indexed by ``compound_id``.
+    packages : GeoDataFrame indexed by ``package_id`` — geometry, sums, cost, funding,
+        tender flag, ``plan_year``.
+    layers : dict of the other layers (illegal with ``compound_id``, gas pieces, ...).
+    audit : DataFrame ``stage, layer, id, action, detail`` — every row that was repaired,
+        dropped, left unassigned, or flagged.
+    violations : DataFrame — limits a package breaks (empty when every cap holds).
+    """
+
+    def __init__(self, inputs: Mapping[str, Any], config: Mapping[str, Any] | None = None):
+        self.config = _merge_config(config or {})
+        self.inputs = {k: v for k, v in inputs.items() if v is not None}
+        if "compounds" not in self.inputs:
+            raise ConfigError("a plan needs compounds (inputs.compounds)")
+        self.compounds: gpd.GeoDataFrame | None = None
+        self.graph = None
+        self.labels: pd.Series | None = None
+        self.packages: gpd.GeoDataFrame | None = None
+        self.layers: dict[str, gpd.GeoDataFrame] = {}
+        self.audit = pd.DataFrame(columns=["stage", "layer", "id", "action", "detail"])
+        self.violations = pd.DataFrame()
+        self.notes: list[str] = []
+        self.reconciliation = pd.DataFrame()
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_files(cls, *, compounds, illegal=None, gas=None, barriers=None, admin=None,
+                   roads=None, config: Mapping[str, Any] | None = None, **sections) -> Plan:
+        """A plan from input files (or GeoDataFrames); ``config`` / keyword sections set options.
+
+        ``Plan.from_files(compounds="c.shp", packages={"limits": {"compounds": [2, 6]}})``
+        """
+        cfg = dict(config or {})
+        cfg.update(sections)
+        inputs = {"compounds": compounds, "illegal": illegal, "gas": gas, "barriers": barriers,
+                  "admin": admin, "roads": roads}
+        cfg.setdefault("inputs", {})
+        cfg["inputs"] = {**cfg["inputs"], **{k: (str(v) if isinstance(v, os.PathLike) else v)
+                                             for k, v in inputs.items()
+                                             if isinstance(v, str | os.PathLike)}}
+        return cls(inputs, cfg)
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike, *, inputs: Mapping[str, Any] | None = None) -> Plan:
+        """A plan from a TOML config; ``inputs`` overrides its [inputs] files."""
+        cfg = load_config(path)
+        for kind, value in (inputs or {}).items():
+            if kind not in LAYER_KINDS:
+                raise ConfigError(f"unknown input {kind!r}; inputs are {', '.join(LAYER_KINDS)}")
+            cfg["inputs"][kind] = str(value)
+        files = {k: cfg["inputs"][k] for k in LAYER_KINDS}
+        if not files["compounds"]:
+            raise ConfigError(f"{path}: inputs.compounds is not set")
+        return cls(files, cfg)
+
+    @classmethod
+    def sample(cls, n_compounds: int | None = None, *, seed: int = 0,
+               config: Mapping[str, Any] | None = None) -> Plan:
+        """A plan on the bundled sample district (or a generated one of ``n_compounds``)."""
+        from .sample import load_sample, sample_district
+
+        district = load_sample() if n_compounds is None and seed == 0 else sample_district(
+            n_compounds or 200, seed=seed)
+        cfg = copy.deepcopy(dict(config or {}))
+        cfg.setdefault("phasing", {}).setdefault("budgets", {2025: 30000, 2026: 30000, 2027: 30000})
+        return cls(district.layers(), cfg)
+
+    def with_options(self, **sections) -> Plan:
+        """A new (not yet run) plan with options changed: ``plan.with_options(map={"lang": "en"})``
+        or the shortcut ``plan.with_options(lang="en")``."""
+        cfg = copy.deepcopy(self.config)
+        for key, value in sections.items():
+            if key == "lang":
+                cfg["map"]["lang"] = value
+                continue
+            if key not in cfg or not isinstance(value, Mapping):
+                raise ConfigError(f"unknown option section {key!r}; sections are {', '.join(cfg)}")
+            for k, v in value.items():
+                if k not in cfg[key]:
+                    raise ConfigError(f"unknown key {key}.{k}; [{key}] takes {', '.join(cfg[key])}")
+                cfg[key][k] = copy.deepcopy(v)
+        return Plan(self.inputs, cfg)
+
+    # ------------------------------------------------------------------ running
+    def run(self, *, progress: bool = True) -> Plan:
+        """Run every stage; results land on this plan, which is returned."""
+        from tqdm.auto import tqdm
+
+        stages = [
+            ("read", self._read), ("validate", self._validate), ("overlay", self._overlay),
+            ("costing", self._costing), ("adjacency", self._adjacency),
+            ("partition", self._partition), ("funding and phasing", self._finish),
+        ]
+        bar = tqdm(stages, desc="spatialreno", unit="stage", disable=not progress, leave=False)
+        for name, step in bar:
+            bar.set_postfix_str(name)
+            step()
+        bar.close()
+        return self
+
+    def _audit(self, stage: str, frame: pd.DataFrame | None) -> None:
+        if frame is None or len(frame) == 0:
+            return
+        frame = frame.copy()
+        frame.insert(0, "stage", stage)
+        for col in ("layer", "id", "action", "detail"):
+            if col not in frame:
+                frame[col] = None
+        frame = frame[["stage", "layer", "id", "action", "detail"]]
+        self.audit = pd.concat([self.audit, frame], ignore_index=True) if len(self.audit) else frame.reset_index(drop=True)
+
+    def _read(self) -> None:
+        from .io import read_layer
+
+        opts = self.config["inputs"]
+        target = opts["to_crs"]
+        for kind in LAYER_KINDS:
+            spec = self.inputs.get(kind)
+            if spec is None:
+                continue
+            path, layer = split_layer_spec(spec)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", SpatialRenoWarning)
+                gdf = read_layer(
+                    path, kind, layer=layer, crs=opts["crs"], to_crs=target,
+                    encoding=opts["encoding"], engine=opts["engine"],
+                    id_column=opts["id_column"] if kind == "compounds" else None,
+                )
+            for w in caught:
+                self.notes.append(f"{kind}: {w.message}")
+            if target is None:
+                target = gdf.crs
+            for note in gdf.attrs.get("read_notes", []):
+                self.notes.append(f"{kind}: {note}")
+            self.layers[kind] = gdf
+
+    def _validate(self) -> None:
+        from .validate import repair_layer
+
+        for kind, gdf in list(self.layers.items()):
+            fixed, audit = repair_layer(gdf, kind)
+            self.layers[kind] = fixed
+            self._audit("validate", audit)
+
+    def _overlay(self) -> None:
+        from . import overlay
+
+        cfg = self.config["overlay"]
+        compounds = self.layers["compounds"]
+        illegal = self.layers.get("illegal")
+        gas = self.layers.get("gas")
+        roads = self.layers.get("roads")
+        recon = []
+        if illegal is not None and roads is not None:
+            illegal = overlay.flag_fire_lanes(illegal, roads, min_clear_m=cfg["min_fire_lane_m"])
+        if illegal is not None:
+            res = overlay.overlay_illegal(compounds, illegal, max_distance_m=cfg["max_distance_m"])
+            compounds = res.compounds
+            self.layers["illegal"] = res.illegal
+            self.illegal_assignments = res.assignments
+            unassigned = res.assignments[res.assignments["how"] == "unassigned"]
+            self._audit("overlay", pd.DataFrame({
+                "layer": "illegal", "id": unassigned["structure_id"].to_numpy(),
+                "action": "unassigned", "detail": unassigned["reason"].to_numpy(),
+            }))
+            recon.append(res.reconcile())
+        if gas is not None:
+            res = overlay.overlay_gas(compounds, gas, illegal=self.layers.get("illegal"),
+                                      as_of_year=cfg["as_of_year"])
+            compounds = res.compounds
+            self.layers["gas_pieces"] = res.pieces
+            if getattr(res, "illegal", None) is not None:
+                self.layers["illegal"] = res.illegal
+            outside = res.pieces[res.pieces["compound_id"].isna()]
+            self._audit("overlay", pd.DataFrame({
+                "layer": "gas", "id": outside["segment_id"].to_numpy(), "action": "outside compounds",
+                "detail": [f"{c} {m:.1f} m outside every compound" for c, m in
+                           zip(outside["pipe_class"], outside["length_m"])],
+            }))
+            recon.append(res.reconcile())
+        self.layers["compounds"] = compounds
+        self.reconciliation = pd.concat(recon, ignore_index=True) if recon else pd.DataFrame()
+
+    def _costing(self) -> None:
+        from .costing import CostRates, estimate_costs
+
+        rates = self.config["costs"]["rates"]
+        if rates is None:
+            rates = CostRates()
+        elif isinstance(rates, str):
+            rates = CostRates.from_toml(rates)
+        elif isinstance(rates, Mapping):
+            rates = CostRates.from_dict(rates)
+        self.rates = rates
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SpatialRenoWarning)
+            self.layers["compounds"] = estimate_costs(self.layers["compounds"], rates)
+        for w in caught:
+            self.notes.append(f"costing: {w.message}")
+
+    def _adjacency(self) -> None:
+        from .adjacency import build_adjacency
+
+        cfg = self.config["adjacency"]
+        compounds = self.layers["compounds"]
+        boundary = cfg["boundary"] if cfg["boundary"] in compounds.columns else None
+        if cfg["boundary"] and boundary is None:
+            self.notes.append(f"adjacency: no {cfg['boundary']!r} column; boundary policy not applied")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SpatialRenoWarning)
+            self.graph = build_adjacency(
+                compounds, tolerance_m=cfg["tolerance_m"], rule=cfg["rule"],
+                barriers=self.layers.get("barriers") if cfg["use_barriers"] else None,
+                boundary=boundary, boundary_policy=cfg["boundary_policy"],
+            )
+        for w in caught:
+            self.notes.append(f"adjacency: {w.message}")
+
+    def _partition(self) -> None:
+        from .partition import partition_packages
+
+        cfg = self.config["packages"]
+        limits = _limits_from_config(cfg["limits"])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SpatialRenoWarning)
+            labels = partition_packages(
+                self.graph, limits=limits, objective=cfg["objective"],
+                target_packages=cfg["target_packages"], locked=cfg["locked"] or None,
+                must_link=[tuple(p) for p in cfg["must_link"]] or None,
+                cannot_link=[tuple(p) for p in cfg["cannot_link"]] or None,
+                method=cfg["method"], time_limit_s=cfg["time_limit_s"], seed=cfg["seed"],
+                on_infeasible=cfg["on_infeasible"],
+            )
+        for w in caught:
+            self.notes.append(f"partition: {w.message}")
+        self._set_labels(labels)
+
+    def _set_labels(self, labels: pd.Series) -> None:
+        from .partition import violations
+
+        self.labels = labels
+        self.violations = violations(labels)
+        compounds = self.layers["compounds"].copy()
+        compounds["package_id"] = labels.reindex(compounds.index)
+        self.layers["compounds"] = compounds
+        self.compounds = compounds
+        if len(self.violations):
+            v = self.violations
+            self._audit("partition", pd.DataFrame({
+                "layer": "packages",
+                "id": v["compound_id"].where(v["compound_id"].notna(), v["package_id"]).to_numpy(),
+                "action": v["limit"].map(lambda lim: f"limit broken: {lim}").to_numpy(),
+                "detail": (v["problem"].astype(str) + " — fix: " + v["fix"].astype(str)).to_numpy(),
+            }))
+
+    def _finish(self) -> None:
+        from .costing import FundingShares, fund_packages
+        from .packages import dissolve_packages
+        from .phasing import assign_phases
+
+        packages = dissolve_packages(self.compounds, self.labels)
+        shares = self.config["funding"]["shares"]
+        if isinstance(shares, str):
+            shares = FundingShares.from_toml(shares)
+        elif isinstance(shares, Mapping):
+            shares = FundingShares.from_dict(shares)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SpatialRenoWarning)
+            packages = fund_packages(packages, shares, graph=self.graph, labels=self.labels)
+            budgets = {int(y): float(v) for y, v in self.config["phasing"]["budgets"].items()}
+            if budgets:
+                packages = assign_phases(packages, budgets=budgets,
+                                         priority=self.config["phasing"]["weights"])
+        for w in caught:
+            self.notes.append(f"funding: {w.message}")
+        self.packages = packages
+        self.layers["packages"] = packages
+        if "plan_year" in packages:
+            compounds = self.compounds.copy()
+            compounds["plan_year"] = packages["plan_year"].reindex(self.labels).to_numpy()
+            self.compounds = compounds
+            self.layers["compounds"] = compounds
+            unphased = packages[packages["plan_year"].isna()]
+            if len(unphased):
+                self._audit("phasing", pd.DataFrame({
+                    "layer": "packages", "id": unphased.index.to_numpy(), "action": "not phased",
+                    "detail": unphased.get("phase_reason", pd.Series("", index=unphased.index)).to_numpy(),
+                }))
+
+    # ------------------------------------------------------------------ results
+    def _require_run(self) -> None:
+        if self.labels is None:
+            raise ConfigError("the plan has not been run yet: call plan.run() first")
+
+    def summary(self) -> pd.Series:
+        """The figures of the Wuhan progress report, as a labelled Series."""
+        self._require_run()
+        c, p = self.compounds, self.packages
+        lang = self.config["map"]["lang"]
+        figures = {
+            "compounds": len(c),
+            "households": int(c["households"].fillna(0).sum()) if "households" in c else 0,
+            "floor_area_m2": float(c["floor_area_m2"].fillna(0).sum()) if "floor_area_m2" in c else 0.0,
+            "packages": len(p),
+            "cost_total": float(p["cost_total"].sum()) if "cost_total" in p else 0.0,
+            "illegal_count": float(c.get("illegal_count", pd.Series(dtype=float)).sum()),
+            "illegal_area_m2": float(c.get("illegal_area_m2", pd.Series(dtype=float)).sum()),
+            "gas_aged_m": float(c.get("gas_aged_m", pd.Series(dtype=float)).sum()),
+            "must_tender": int(p["must_tender"].sum()) if "must_tender" in p else 0,
+            "violations": self._n_violating(),
+        }
+        for col in p.columns:
+            if col.startswith("fund_"):
+                figures[col] = float(p[col].sum())
+        labels = {k: _figure_label(k, lang) for k in figures}
+        return pd.Series(figures).rename(index=labels)
+
+    def _n_violating(self) -> int:
+        v = self.violations
+        return int(v["package_id"].nunique()) if len(v) and "package_id" in v else len(v)
+
+    def report(self) -> str:
+        """A text summary in the form of the Wuhan report (Chinese by default)."""
+        self._require_run()
+        lang = self.config["map"]["lang"]
+        c, p = self.compounds, self.packages
+        hh = int(c["households"].fillna(0).sum()) if "households" in c else 0
+        gfa = float(c["floor_area_m2"].fillna(0).sum()) / 1e4 if "floor_area_m2" in c else 0.0
+        cost = float(p["cost_total"].sum()) if "cost_total" in p else 0.0
+        ill_n = float(c.get("illegal_count", pd.Series(dtype=float)).sum())
+        ill_a = float(c.get("illegal_area_m2", pd.Series(dtype=float)).sum())
+        aged = float(c.get("gas_aged_m", pd.Series(dtype=float)).sum())
+        funds = {col: float(p[col].sum()) for col in p.columns if col.startswith("fund_")}
+        sizes = p["n_compounds"] if "n_compounds" in p else c.groupby("package_id").size()
+        tender = int(p["must_tender"].sum()) if "must_tender" in p else 0
+        if lang == "en":
+            lines = [
+                f"Compounds: {len(c)}, households: {hh:,}, floor area: {gfa:,.2f} × 10k m²",
+                f"Packages: {len(p)} ({int(sizes.min())}–{int(sizes.max())} compounds each), "
+                f"{tender} must be publicly tendered",
+                f"Estimated investment: {cost:,.2f} × 10k CNY",
+                "Funding: " + "; ".join(f"{_figure_label(k, 'en')} {v:,.2f}" for k, v in funds.items()),
+                f"Illegal structures: {ill_n:,.0f}, {ill_a:,.1f} m² to demolish",
+                f"Aged gas pipe to renew: {aged / 1000:,.2f} km",
+                f"Packages breaking a limit: {self._n_violating()} (see plan.violations)",
+            ]
+        else:
+            lines = [
+                f"纳入改造小区 {len(c)} 个，涉及居民 {hh:,} 户，建筑面积 {gfa:,.2f} 万㎡",
+                f"划分片区 {len(p)} 个（每片 {int(sizes.min())}–{int(sizes.max())} 个小区），"
+                f"其中依法必须招标 {tender} 个",
+                f"估算总投资 {cost:,.2f} 万元",
+                "资金来源：" + "；".join(f"{_figure_label(k, 'zh')} {v:,.2f} 万元" for k, v in funds.items()),
+                f"拆除违法建设 {ill_n:,.0f} 处、{ill_a:,.1f} ㎡",
+                f"更新改造老化燃气管道 {aged / 1000:,.2f} 公里",
+                f"违反约束的片区 {self._n_violating()} 个（详见 violations 表）",
+            ]
+        if "plan_year" in p:
+            years = p.groupby("plan_year")["cost_total"].agg(["size", "sum"])
+            for year, row in years.iterrows():
+                lines.append(
+                    f"{int(year)} 年：{int(row['size'])} 个片区，{row['sum']:,.2f} 万元" if lang != "en"
+                    else f"{int(year)}: {int(row['size'])} packages, {row['sum']:,.2f} × 10k CNY"
+                )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        if self.labels is None:
+            inputs = "".join(f"<li>{html.escape(k)}: {html.escape(str(v if isinstance(v, str) else type(v).__name__))}</li>"
+                             for k, v in self.inputs.items())
+            return f"<b>spatialreno Plan</b> (not run yet)<ul>{inputs}</ul>"
+        s = self.summary()
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
+            f"<td style='text-align:right'>{html.escape(_fmt(v))}</td></tr>"
+            for k, v in s.items()
+        )
+        return (f"<div><b>spatialreno Plan</b><table>{rows}</table>"
+                f"<small>{len(self.audit)} audit rows · plan.explore() for the map</small></div>")
+
+    def __repr__(self) -> str:
+        state = "not run" if self.labels is None else f"{len(self.packages)} packages"
+        return f"<spatialreno.Plan: {len(self.inputs)} input layers, {state}>"
+
+    # ------------------------------------------------------------------ map, export
+    def explore(self, **kwargs):
+        """The review map (folium.Map); keyword arguments go to :func:`explore_packages`."""
+        from .maps import explore_packages
+
+        self._require_run()
+        cfg = self.config["map"]
+        opts = {"basemap": cfg["basemap"], "tianditu_key": cfg["tianditu_key"], "lang": cfg["lang"]}
+        opts.update(kwargs)
+        return explore_packages(
+            self.compounds, self.packages, illegal=self.layers.get("illegal"),
+            gas=self.layers.get("gas_pieces", self.layers.get("gas")),
+            barriers=self.layers.get("barriers"), admin=self.layers.get("admin"), **opts,
+        )
+
+    def export_layers(self) -> dict[str, gpd.GeoDataFrame]:
+        """The layers an export writes: compounds, packages, illegal, gas pieces, barriers, admin, roads."""
+        self._require_run()
+        out = {"compounds": self.compounds, "packages": self.packages}
+        for kind in ("illegal", "barriers", "admin", "roads"):
+            if kind in self.layers:
+                out[kind] = self.layers[kind]
+        if "gas_pieces" in self.layers:
+            pieces = self.layers["gas_pieces"]
+            out["gas"] = pieces
+        elif "gas" in self.layers:
+            out["gas"] = self.layers["gas"]
+        return out
+
+    layers_for_export = export_layers
+
+    def export(self, out_dir, **kwargs) -> Path:
+        """The city-GIS bundle (GeoPackage, shapefiles, workbook); options as in
+        :func:`export_bundle`, defaults from the config's [export] section."""
+        from .export import export_bundle
+
+        cfg = self.config["export"]
+        opts = {"formats": tuple(cfg["formats"]), "encoding": cfg["encoding"], "crs": cfg["crs"],
+                "field_names": cfg["field_names"], "mask_personal": cfg["mask_personal"],
+                "lang": self.config["map"]["lang"]}
+        opts.update(kwargs)
+        return export_bundle(self.export_layers(), out_dir, **opts)
+
+    def write_outputs(self, out_dir, *, overwrite: bool = False) -> Path:
+        """Write everything for the review: ``review_map.html``, ``bundle/`` (GeoPackage,
+        shapefiles, workbook), ``audit.csv``, ``violations.csv`` and ``summary.txt``.
+
+        Written into a temporary folder beside ``out_dir`` and moved into place at the end.
+        """
+        from .maps import save_map
+
+        self._require_run()
+        out_dir = Path(out_dir)
+        if out_dir.exists() and not overwrite:
+            raise ConfigError(f"{out_dir} exists; pass overwrite=True (--overwrite) to replace it")
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+        try:
+            save_map(self.explore(), tmp / "review_map.html")
+            self.export(tmp / "bundle")
+            self.audit.to_csv(tmp / "audit.csv", index=False, encoding="utf-8-sig")
+            self.violations.to_csv(tmp / "violations.csv", index=False, encoding="utf-8-sig")
+            (tmp / "summary.txt").write_text(self.report() + "\n", encoding="utf-8")
+            if out_dir.exists():
+                old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+                os.replace(out_dir, old)
+                os.replace(tmp, out_dir)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, out_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return out_dir
+
+    # ------------------------------------------------------------------ edits
+    def _copy(self) -> Plan:
+        new = Plan.__new__(Plan)
+        new.__dict__.update({k: (copy.copy(v) if isinstance(v, dict | list) else v)
+                             for k, v in self.__dict__.items()})
+        return new
+
+    def move(self, compound_id: str, package_id: str) -> Plan:
+        """A new plan with ``compound_id`` moved to ``package_id``, checked against the limits.
+
+        Raises :class:`~spatialreno.errors.EditError` naming the limit or the contiguity the
+        move would break. Funding and phasing are redone for the new packages.
+        """
+        from .packages import move_compound
+
+        self._require_run()
+        limits = _limits_from_config(self.config["packages"]["limits"])
+        labels = move_compound(self.labels, self.graph, compound_id, package_id, limits=limits)
+        new = self._copy()
+        new.audit = self.audit[self.audit["stage"] != "partition"].reset_index(drop=True)
+        new._set_labels(labels)
+        new._finish()
+        new.notes = [*self.notes, f"edit: moved {compound_id} to {package_id}"]
+        return new
+
+    def diff(self, other: Plan) -> pd.DataFrame:
+        """Compounds whose package differs between this plan and ``other``."""
+        from .packages import diff_packages
+
+        self._require_run()
+        other._require_run()
+        return diff_packages(self.labels, other.labels)
+
+
+_FIGURE_LABELS = {
+    "compounds": ("小区数(个)", "Compounds"),
+    "households": ("户数(户)", "Households"),
+    "floor_area_m2": ("建筑面积(㎡)", "Floor area (m²)"),
+    "packages": ("片区数(个)", "Packages"),
+    "cost_total": ("估算投资(万元)", "Estimated cost (10k CNY)"),
+    "illegal_count": ("违建(处)", "Illegal structures"),
+    "illegal_area_m2": ("违建面积(㎡)", "Illegal-structure area (m²)"),
+    "gas_aged_m": ("老化燃气管(m)", "Aged gas pipe (m)"),
+    "must_tender": ("必须招标片区(个)", "Packages to tender"),
+    "violations": ("违反约束片区(个)", "Packages breaking a limit"),
+}
+
+
+def _figure_label(key: str, lang: str) -> str:
+    if key in _FIGURE_LABELS:
+        zh, en = _FIGURE_LABELS[key]
+        return en if lang == "en" else zh
+    col = schema.find_column("packages", key)
+    if col is not None:
+        return (col.en or key) if lang == "en" else col.zh
+    return key
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)

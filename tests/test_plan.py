@@ -1,0 +1,214 @@
+"""The main job end to end: Plan, its config, edits and diffs, outputs, and the CLI's plan/demo."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import networkx as nx
+import pandas as pd
+import pyogrio
+import pytest
+
+import spatialreno as sr
+from spatialreno.plan import DEFAULT_CONFIG, Plan
+
+LIMITS = {"compounds": [2, 8], "households": [None, 6000], "cost_total": [None, 6000]}
+
+
+@pytest.fixture(scope="module")
+def plan():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Plan.sample(config={"packages": {"limits": LIMITS}}).run(progress=False)
+
+
+def test_every_compound_in_exactly_one_connected_package(plan):
+    labels = plan.labels
+    assert labels.index.is_unique
+    assert set(labels.index) == set(plan.compounds.index) == set(plan.graph.nodes)
+    for pid, members in labels.groupby(labels).groups.items():
+        assert nx.is_connected(plan.graph.subgraph(members)), pid
+
+
+def test_every_cap_held_except_flagged_isolates(plan):
+    isolated = set(sr.violations(plan.labels).query("limit == 'isolated'")["package_id"])
+    p = plan.packages.drop(index=list(isolated))
+    assert p["n_compounds"].between(2, 8).all()
+    assert (p["households"] <= 6000).all()
+    assert (p["cost_total"] <= 6000 + 1e-6).all()
+    # the violations name exactly the isolated single-compound packages
+    assert set(plan.violations["package_id"]) == isolated
+    assert (plan.packages.loc[list(isolated), "n_compounds"] == 1).all()
+
+
+def test_totals_reconcile(plan):
+    c, p = plan.compounds, plan.packages
+    for col in ("households", "floor_area_m2", "cost_total", "illegal_area_m2", "gas_aged_m"):
+        assert p[col].sum() == pytest.approx(c[col].sum(), rel=1e-9), col
+    funds = p[[col for col in p.columns if col.startswith("fund_")]].sum(axis=1)
+    assert (funds - p["cost_total"]).abs().max() < 0.005 + 1e-9
+    assert plan.reconciliation["ok"].all()
+    # the structures outside every compound are in the audit, one row each
+    unassigned = plan.audit.query("stage == 'overlay' and action == 'unassigned'")
+    recon = plan.reconciliation.set_index(["layer", "quantity"])
+    assert len(unassigned) == recon.loc[("illegal", "illegal_count"), "remainder"]
+
+
+def test_phasing_keeps_budgets(plan):
+    budgets = plan.config["phasing"]["budgets"]
+    spent = plan.packages.groupby("plan_year")["fund_municipal"].sum()
+    for year, amount in spent.items():
+        assert amount <= budgets[int(year)] + 1e-6
+
+
+def test_report_and_repr(plan):
+    text = plan.report()
+    assert "纳入改造小区 200 个" in text and "片区" in text and "万元" in text
+    html = plan._repr_html_()
+    assert "<table>" in html and "片区数" in html
+    en = plan.with_options(lang="en")
+    assert en.labels is None  # options make a new, not-run plan
+    assert "not run" in repr(en)
+
+
+def test_same_input_same_packages(plan):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = Plan.sample(config={"packages": {"limits": LIMITS}}).run(progress=False)
+    pd.testing.assert_series_equal(plan.labels, again.labels)
+    assert plan.diff(again).empty
+
+
+def test_move_returns_a_new_checked_plan(plan):
+    G, labels = plan.graph, plan.labels
+    moved = None
+    for u, v in sorted(G.edges):
+        if labels[u] == labels[v]:
+            continue
+        try:
+            edited = plan.move(u, labels[v])
+        except sr.EditError:
+            continue
+        moved = (u, labels[u], labels[v])
+        break
+    assert moved is not None
+    u, old, new = moved
+    assert plan.labels[u] == old  # the original plan is unchanged
+    assert edited.labels[u] == new
+    d = plan.diff(edited)
+    assert list(d["compound_id"]) == [u]
+    assert edited.packages["cost_total"].sum() == pytest.approx(plan.packages["cost_total"].sum())
+    assert edited.packages.loc[new, "n_compounds"] == plan.packages.loc[new, "n_compounds"] + 1
+
+
+def test_move_that_breaks_contiguity_is_refused(plan):
+    G, labels = plan.graph, plan.labels
+    # a compound whose package is far away: not adjacent to any of its members
+    pkgs = labels.groupby(labels).groups
+    u = labels.index[0]
+    far = next(pid for pid, members in pkgs.items()
+               if pid != labels[u] and not any(G.has_edge(u, m) for m in members))
+    with pytest.raises(sr.EditError):
+        plan.move(u, far)
+
+
+def test_write_outputs_are_complete_and_atomic(plan, tmp_path):
+    out = plan.write_outputs(tmp_path / "out")
+    names = {p.name for p in out.iterdir()}
+    assert {"review_map.html", "bundle", "audit.csv", "violations.csv", "summary.txt"} <= names
+    assert (out / "bundle" / "spatialreno.xlsx").exists()
+    shp = pyogrio.read_dataframe(out / "bundle" / "shp" / "compounds.shp")
+    assert len(shp) == 200
+    with pytest.raises(sr.ConfigError, match="overwrite"):
+        plan.write_outputs(tmp_path / "out")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+# ---------------------------------------------------------------- config
+def test_config_unknown_key_is_named(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[inputs]\ncompounds = "x.gpkg"\n\n[adjacency]\ntolerence_m = 10\n')
+    with pytest.raises(sr.ConfigError, match="adjacency.tolerence_m"):
+        Plan.from_config(cfg)
+    cfg.write_text('[inputs]\ncompounds = "x.gpkg"\n[mapping]\nx = 1\n')
+    with pytest.raises(sr.ConfigError, match=r"\[mapping\]"):
+        Plan.from_config(cfg)
+
+
+def test_config_bad_choice_is_named(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[inputs]\ncompounds = "x.gpkg"\n[packages]\nobjective = "cheapest"\n')
+    with pytest.raises(sr.ConfigError, match="packages.objective.*fewest"):
+        Plan.from_config(cfg)
+
+
+def test_default_config_lists_every_section():
+    assert set(DEFAULT_CONFIG) == {"inputs", "adjacency", "packages", "overlay", "costs",
+                                   "funding", "phasing", "map", "export"}
+
+
+def _write_sample(tmp_path):
+    from spatialreno.sample import write_sample
+
+    write_sample(tmp_path / "data", sr.sample_district(120, seed=4))
+    return tmp_path / "data" / "sample_district.gpkg"
+
+
+def test_config_file_runs_from_relative_paths(tmp_path):
+    gpkg = _write_sample(tmp_path)
+    cfg = tmp_path / "district.toml"
+    cfg.write_text(f"""
+[inputs]
+compounds = "{gpkg.relative_to(tmp_path).as_posix()}::compounds"
+illegal = "data/sample_district.gpkg::illegal"
+gas = "data/sample_district.gpkg::gas"
+barriers = "data/sample_district.gpkg::barriers"
+
+[adjacency]
+tolerance_m = 12
+
+[packages]
+limits = {{ compounds = [2, 6] }}
+
+[phasing]
+budgets = {{ 2026 = 20000 }}
+""", encoding="utf-8")
+    plan = Plan.from_config(cfg).run(progress=False)
+    assert plan.graph.graph["tolerance_m"] == 12
+    sizes = plan.packages["n_compounds"]
+    isolated = set(sr.violations(plan.labels).query("limit == 'isolated'")["package_id"])
+    assert sizes.drop(index=list(isolated)).between(2, 6).all()
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "spatialreno", *args], capture_output=True,
+                          text=True, timeout=900, cwd=cwd)
+
+
+def test_cli_plan_with_flags(tmp_path):
+    gpkg = _write_sample(tmp_path)
+    out = _cli("plan", "--compounds", f"{gpkg}:compounds", "--illegal", f"{gpkg}:illegal",
+               "--gas", f"{gpkg}:gas", "--barriers", f"{gpkg}:barriers", "--out",
+               str(tmp_path / "res"))
+    assert out.returncode in (0, 4), out.stderr
+    assert "纳入改造小区 120 个" in out.stdout
+    assert (tmp_path / "res" / "review_map.html").exists()
+
+
+def test_cli_plan_bad_config_is_one_line(tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[inputs]\ncompounds = "nope.gpkg"\n')
+    out = _cli("plan", str(cfg))
+    assert out.returncode == 1
+    assert "nope.gpkg" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_cli_demo(tmp_path):
+    out = _cli("demo", "--out", str(tmp_path / "demo"))
+    assert out.returncode == 0, out.stderr
+    assert "划分片区" in out.stdout
+    for name in ("review_map.html", "bundle/spatialreno.gpkg", "bundle/spatialreno.xlsx",
+                 "bundle/shp/compounds.cpg", "audit.csv"):
+        assert (tmp_path / "demo" / name).exists(), name
