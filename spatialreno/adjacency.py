@@ -583,12 +583,14 @@ def _resolve_node_attrs(compounds: gpd.GeoDataFrame, node_attrs) -> list[str]:
 
 @dataclass
 class _Barriers:
+    """Barrier lines (also as straight segments, for the numpy crossing test) and polygons."""
+
     lines: np.ndarray
     polygons: np.ndarray
     summary: dict
-    line_tree: shapely.STRtree | None = None
+    line_segs: _Segments | None = None
+    line_seg_tree: shapely.STRtree | None = None  # boxes of line_segs
     polygon_tree: shapely.STRtree | None = None
-    all_tree: shapely.STRtree | None = None
 
     @property
     def n(self) -> int:
@@ -642,13 +644,19 @@ def _check_barriers(barriers, crs) -> _Barriers:
     summary = {"count": kept, "types": types_summary}
     lines = parts[is_line]
     polys = parts[is_poly]
+    line_segs = _Segments.from_geoms(lines) if len(lines) else None
+    if line_segs is not None and len(line_segs.x0):
+        seg_boxes = shapely.box(line_segs.xmin, line_segs.ymin, line_segs.xmax, line_segs.ymax)
+        line_seg_tree = shapely.STRtree(seg_boxes)
+    else:
+        line_segs = line_seg_tree = None
     return _Barriers(
         lines=lines,
         polygons=polys,
         summary=summary,
-        line_tree=shapely.STRtree(lines) if len(lines) else None,
+        line_segs=line_segs,
+        line_seg_tree=line_seg_tree,
         polygon_tree=shapely.STRtree(polys) if len(polys) else None,
-        all_tree=shapely.STRtree(np.concatenate([lines, polys])) if kept else None,
     )
 
 
@@ -1012,7 +1020,7 @@ def _barrier_cuts(geoms, tree, segs, left, right, gap, tol, facing: _Facing | No
     if len(cand):
         # ... of the same barrier
         n_bar = len(barrier_geoms)
-        key = np.unique(c_idx.astype(np.int64) * n_bar + b_idx)
+        key = c_idx.astype(np.int64) * n_bar + b_idx
         order = np.argsort(c_idx, kind="stable")
         cs, bs = c_idx[order], b_idx[order]
         first = np.searchsorted(cs, left[cand])
@@ -1020,7 +1028,9 @@ def _barrier_cuts(geoms, tree, segs, left, right, gap, tol, facing: _Facing | No
         rep = np.repeat(np.arange(len(cand)), cnt)
         pos = np.repeat(first - _excl_cumsum(cnt), cnt) + np.arange(int(cnt.sum()))
         shared = np.isin(right[cand][rep].astype(np.int64) * n_bar + bs[pos], key)
-        cand = cand[np.unique(rep[shared])]
+        mark = np.zeros(len(cand), dtype=bool)
+        mark[rep[shared]] = True
+        cand = cand[mark]
     if not len(cand):
         return np.zeros(m, dtype=bool)
     # 2. the fronts of the candidates
@@ -1044,44 +1054,104 @@ def _barrier_cuts(geoms, tree, segs, left, right, gap, tol, facing: _Facing | No
                 starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
                 red[pair[starts]] = (np.minimum if col < 2 else np.maximum).reduceat(vals, starts)
             fbox[:, col] = fn(fbox[:, col], red)
-    has_front = ~np.isnan(fbox[:, 0])
-    fbox[:, :2] -= BARRIER_SNAP_M
-    fbox[:, 2:] += BARRIER_SNAP_M
-    fine = np.zeros(k, dtype=bool)
-    fine[~has_front] = True  # e.g. one compound inside another: only the shortest line tests
-    hit = _boxes_hitting(fbox[has_front], bar)
-    fine[np.flatnonzero(has_front)[hit]] = True
-    sel = np.flatnonzero(fine)  # index into cand
+    has_front = np.flatnonzero(~np.isnan(fbox[:, 0]))
+    boxes = shapely.box(*(fbox[has_front] + [-BARRIER_SNAP_M, -BARRIER_SNAP_M, BARRIER_SNAP_M, BARRIER_SNAP_M]).T)
+    # barrier segments and polygons near each front (boxes meet): the only ones to test
+    line_hits = _Hits.empty(k)
+    if bar.line_seg_tree is not None:
+        i, j = bar.line_seg_tree.query(boxes)
+        line_hits = _Hits(has_front[i], j, k)
+    poly_hits = _Hits.empty(k)
+    if bar.polygon_tree is not None:
+        i, j = bar.polygon_tree.query(boxes, predicate="intersects")
+        poly_hits = _Hits(has_front[i], j, k)
+    sel = np.flatnonzero((line_hits.count > 0) | (poly_hits.count > 0))  # index into cand
     if not len(sel):
         return np.zeros(m, dtype=bool)
     pairs = cand[sel]
-    # 4. test segments: shortest lines (for gaps) ...
-    n_test = np.zeros(len(sel))
-    n_cross = np.zeros(len(sel))
-    gapped = np.flatnonzero(gap[pairs] > 0)
+    # 4. test segments, as (start xy, end xy) and the pair they test (index into cand):
+    #    the shortest lines of pairs with a gap ...
+    tests, owners = [], []
+    gapped = sel[gap[pairs] > 0]
     if len(gapped):
-        sl = shapely.shortest_line(geoms[left[pairs[gapped]]], geoms[right[pairs[gapped]]])
-        n_test[gapped] += 1
-        n_cross[gapped] += _crosses(shapely.get_coordinates(sl).reshape(-1, 2, 2), bar)
-    # ... and from points along each front to the nearest point of the other compound
-    local = np.full(k, -1, dtype=np.intp)
-    local[sel] = np.arange(len(sel))
+        sl = shapely.shortest_line(geoms[left[cand[gapped]]], geoms[right[cand[gapped]]])
+        tests.append(shapely.get_coordinates(sl).reshape(-1, 2, 2))
+        owners.append(gapped)
+    # ... and from points along each front to the nearest point of the other front (the
+    # nearest point of the other compound's boundary lies on its front)
+    chosen = np.zeros(k, dtype=bool)
+    chosen[sel] = True
+    fronts = {}
     for side in sub.pieces:
         pair, xa, ya, xb, yb = sub.coords(segs, side)
-        keep = local[pair] >= 0
-        pair, xa, ya, xb, yb = pair[keep], xa[keep], ya[keep], xb[keep], yb[keep]
-        if not len(pair):
+        keep = chosen[pair]
+        fronts[side] = (pair[keep], xa[keep], ya[keep], xb[keep], yb[keep])
+    for side, other in (("left", "right"), ("right", "left")):
+        if not len(fronts[side][0]):
             continue
-        pts, owner = _sample_fronts(local[pair], xa, ya, xb, yb, len(sel))
-        other = right if side == "left" else left
-        targets = geoms[other[pairs[owner]]]
-        near = shapely.get_coordinates(shapely.shortest_line(shapely.points(pts), targets))
-        crossed = _crosses(near.reshape(-1, 2, 2), bar)
-        n_test += np.bincount(owner, minlength=len(sel))
-        n_cross += np.bincount(owner, weights=crossed, minlength=len(sel))
+        pts, owner = _sample_fronts(*fronts[side], k)
+        near = _nearest_on_pieces(pts, owner, *fronts[other], k)
+        tests.append(np.stack([pts, near], axis=1))
+        owners.append(owner)
+    tests = np.concatenate(tests) if tests else np.empty((0, 2, 2))
+    owners = np.concatenate(owners) if owners else np.empty(0, dtype=np.intp)
+    crossed = _crosses(tests, owners, line_hits, poly_hits, bar)
+    n_test = np.bincount(owners, minlength=k)
+    n_cross = np.bincount(owners, weights=crossed, minlength=k)
     cut = np.zeros(m, dtype=bool)
-    cut[pairs[(n_test > 0) & (2 * n_cross >= n_test)]] = True
+    cut[cand[(n_test > 0) & (2 * n_cross >= n_test)]] = True
     return cut
+
+
+@dataclass
+class _Hits:
+    """Many-to-many links from pairs (0..n-1) to barrier items, grouped by pair."""
+
+    pair: np.ndarray
+    item: np.ndarray
+    n: int
+
+    def __post_init__(self):
+        order = np.argsort(self.pair, kind="stable")
+        self.pair, self.item = self.pair[order], self.item[order]
+        self.count = np.bincount(self.pair, minlength=self.n)
+        self.first = _excl_cumsum(self.count)
+
+    @classmethod
+    def empty(cls, n: int) -> _Hits:
+        return cls(np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp), n)
+
+    def expand(self, owners: np.ndarray):
+        """(test index, item) for every test and every item of its pair."""
+        reps = self.count[owners]
+        test = np.repeat(np.arange(len(owners)), reps)
+        pos = np.repeat(self.first[owners] - _excl_cumsum(reps), reps) + np.arange(int(reps.sum()))
+        return test, self.item[pos]
+
+
+def _nearest_on_pieces(pts, owner, pair, xa, ya, xb, yb, n_pairs):
+    """For each point, the nearest point on the pieces of its owner pair (pieces by pair)."""
+    count = np.bincount(pair, minlength=n_pairs)
+    first = _excl_cumsum(count)
+    reps = count[owner]
+    which = np.repeat(np.arange(len(pts)), reps)
+    piece = np.repeat(first[owner] - _excl_cumsum(reps), reps) + np.arange(int(reps.sum()))
+    ax, ay = xa[piece], ya[piece]
+    dx, dy = xb[piece] - ax, yb[piece] - ay
+    px, py = pts[which, 0], pts[which, 1]
+    len2 = dx * dx + dy * dy
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.clip(((px - ax) * dx + (py - ay) * dy) / len2, 0.0, 1.0)
+    t[~(len2 > 0)] = 0.0
+    qx, qy = ax + t * dx, ay + t * dy
+    d2 = (qx - px) ** 2 + (qy - py) ** 2
+    near = pts.copy()  # a point whose owner has no pieces on the other side stays put
+    if len(which):
+        order = np.lexsort((d2, which))  # nearest piece first within each point
+        ordered = which[order]
+        best = order[np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])]
+        near[which[best]] = np.column_stack([qx[best], qy[best]])
+    return near
 
 
 def _sample_fronts(pair, xa, ya, xb, yb, n_pairs):
@@ -1105,35 +1175,63 @@ def _sample_fronts(pair, xa, ya, xb, yb, n_pairs):
     return pts, owner
 
 
-def _boxes_hitting(box: np.ndarray, bar: _Barriers) -> np.ndarray:
-    """Indices of the boxes (rows xmin, ymin, xmax, ymax) that meet some barrier."""
-    if not len(box):
-        return np.empty(0, dtype=np.intp)
-    geoms = shapely.box(box[:, 0], box[:, 1], box[:, 2], box[:, 3])
-    hit, _ = bar.all_tree.query(geoms, predicate="intersects")
-    return np.unique(hit)
+def _crosses(seg_xy, owners, line_hits: _Hits, poly_hits: _Hits, bar: _Barriers) -> np.ndarray:
+    """For test segments given as (k, 2, 2) coordinates: does each cross a barrier?
 
-
-def _crosses(seg_xy: np.ndarray, bar: _Barriers) -> np.ndarray:
-    """For segments given as (k, 2, 2) coordinates: does each cross a barrier?"""
+    A test crosses a barrier line when it comes within BARRIER_SNAP_M of one of the line's
+    segments near its pair (computed in numpy), and a barrier polygon when it meets the
+    polygon's interior (GEOS DE-9IM, only for pairs near a polygon). Tests shorter than
+    BARRIER_SNAP_M (on a shared wall) are points.
+    """
     k = len(seg_xy)
     out = np.zeros(k, dtype=bool)
     if not k:
         return out
-    degenerate = (seg_xy[:, 0] == seg_xy[:, 1]).all(axis=1)
-    geoms = np.empty(k, dtype=object)
-    geoms[degenerate] = shapely.points(seg_xy[degenerate, 0])
-    geoms[~degenerate] = shapely.linestrings(seg_xy[~degenerate])
-    if bar.line_tree is not None:
-        hit, _ = bar.line_tree.query(geoms, predicate="dwithin", distance=BARRIER_SNAP_M)
-        out[hit] = True
-    if bar.polygon_tree is not None:
-        todo = np.flatnonzero(~out)
-        s, p = bar.polygon_tree.query(geoms[todo], predicate="intersects")
-        if len(s):
-            inside = shapely.relate_pattern(geoms[todo][s], bar.polygons[p], "T********")
-            out[todo[s[inside]]] = True
+    if len(line_hits.item):
+        t, j = line_hits.expand(owners)
+        ls = bar.line_segs
+        d = _segment_distance(
+            seg_xy[t, 0, 0], seg_xy[t, 0, 1], seg_xy[t, 1, 0], seg_xy[t, 1, 1],
+            ls.x0[j], ls.y0[j], ls.x0[j] + ls.dx[j], ls.y0[j] + ls.dy[j],
+        )
+        out[t[d <= BARRIER_SNAP_M]] = True
+    if len(poly_hits.item):
+        t, j = poly_hits.expand(owners)
+        keep = ~out[t]
+        t, j = t[keep], j[keep]
+        if len(t):
+            xy = seg_xy[t]
+            point = np.hypot(*(xy[:, 1] - xy[:, 0]).T) < BARRIER_SNAP_M
+            geoms = np.empty(len(t), dtype=object)
+            geoms[point] = shapely.points(xy[point, 0])
+            geoms[~point] = shapely.linestrings(xy[~point])
+            inside = shapely.relate_pattern(geoms, bar.polygons[j], "T********")
+            out[t[inside]] = True
     return out
+
+
+def _segment_distance(px, py, qx, qy, ax, ay, bx, by):
+    """Distance between segments PQ and AB (either may be a point), vectorised."""
+
+    def point_to_segment(x, y, x0, y0, x1, y1):
+        dx, dy = x1 - x0, y1 - y0
+        len2 = dx * dx + dy * dy
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.clip(((x - x0) * dx + (y - y0) * dy) / len2, 0.0, 1.0)
+        t = np.where(len2 > 0, t, 0.0)
+        return np.hypot(x - (x0 + t * dx), y - (y0 + t * dy))
+
+    def orient(x0, y0, x1, y1, x, y):
+        return (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0)
+
+    proper = (orient(ax, ay, bx, by, px, py) * orient(ax, ay, bx, by, qx, qy) < 0) & (
+        orient(px, py, qx, qy, ax, ay) * orient(px, py, qx, qy, bx, by) < 0
+    )
+    d = np.minimum(
+        np.minimum(point_to_segment(px, py, ax, ay, bx, by), point_to_segment(qx, qy, ax, ay, bx, by)),
+        np.minimum(point_to_segment(ax, ay, px, py, qx, qy), point_to_segment(bx, by, px, py, qx, qy)),
+    )
+    return np.where(proper, 0.0, d)
 
 
 # --------------------------------------------------------------------------------------

@@ -350,31 +350,32 @@ class Plan:
         gas = self.layers.get("gas")
         roads = self.layers.get("roads")
         recon = []
+        # order: fire lanes flag the structures, the gas overlay marks pipes built over by
+        # them (占压), then the structures are counted per compound with both flags
         if illegal is not None and roads is not None:
             illegal = overlay.flag_fire_lanes(illegal, roads, min_clear_m=cfg["min_fire_lane_m"])
+        if gas is not None:
+            res = overlay.overlay_gas(compounds, gas, illegal=illegal, as_of_year=cfg["as_of_year"])
+            compounds = res.compounds
+            self.layers["gas_pieces"] = res.pieces
+            if res.illegal is not None:
+                illegal = res.illegal
+            outside = res.outside
+            self._audit("overlay", pd.DataFrame({
+                "layer": "gas", "id": outside["segment_id"].to_numpy(), "action": "outside compounds",
+                "detail": [f"{c} {m:.1f} m outside every compound" for c, m in
+                           zip(outside["pipe_class"], outside["length_m"])],
+            }))
+            recon.append(res.reconcile())
         if illegal is not None:
             res = overlay.overlay_illegal(compounds, illegal, max_distance_m=cfg["max_distance_m"])
             compounds = res.compounds
             self.layers["illegal"] = res.illegal
             self.illegal_assignments = res.assignments
-            unassigned = res.assignments[res.assignments["how"] == "unassigned"]
+            unassigned = res.unassigned
             self._audit("overlay", pd.DataFrame({
-                "layer": "illegal", "id": unassigned["structure_id"].to_numpy(),
+                "layer": "illegal", "id": unassigned.index.to_numpy(),
                 "action": "unassigned", "detail": unassigned["reason"].to_numpy(),
-            }))
-            recon.append(res.reconcile())
-        if gas is not None:
-            res = overlay.overlay_gas(compounds, gas, illegal=self.layers.get("illegal"),
-                                      as_of_year=cfg["as_of_year"])
-            compounds = res.compounds
-            self.layers["gas_pieces"] = res.pieces
-            if getattr(res, "illegal", None) is not None:
-                self.layers["illegal"] = res.illegal
-            outside = res.pieces[res.pieces["compound_id"].isna()]
-            self._audit("overlay", pd.DataFrame({
-                "layer": "gas", "id": outside["segment_id"].to_numpy(), "action": "outside compounds",
-                "detail": [f"{c} {m:.1f} m outside every compound" for c, m in
-                           zip(outside["pipe_class"], outside["length_m"])],
             }))
             recon.append(res.reconcile())
         self.layers["compounds"] = compounds
