@@ -33,7 +33,7 @@ import gc
 import math
 import warnings
 from collections.abc import Hashable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import geopandas as gpd
@@ -170,21 +170,30 @@ def build_adjacency(
     * the shortest line between the two compounds (``shapely.shortest_line``), when they
       do not touch (``gap_m > 0``);
     * 3 segments from each compound's *facing front* (the part of its boundary within
-      ``max(tolerance_m, FRONT_EPS_M)`` of the other compound), at 1/6, 1/2 and 5/6 of the
-      front's length, each to the nearest point of the other compound. On a shared wall
-      these segments shrink to points on the wall.
+      ``max(tolerance_m, FRONT_EPS_M)`` of the other's boundary), at 1/6, 1/2 and 5/6 of
+      the front's length, each to the nearest point of the other compound's boundary. On a
+      shared wall these segments shrink to points on the wall.
 
-    A segment *crosses* a barrier line when it comes within ``BARRIER_SNAP_M`` (1 cm) of it,
-    and a barrier polygon when it meets the polygon's interior (a lane along a river bank
-    does not cross the river). The edge is dropped when at least half of its test segments
-    cross a barrier. So a barrier along the lane between two compounds cuts them, and so
-    does one whose end lets the shortest line slip past while most of the frontage is
-    across it; a road stub that blocks only a small part of a long front does not, nor
-    does a road that crosses a shared wall instead of running along it. Only barriers
-    that come within ``tolerance_m`` of both compounds are considered, and only edges
-    whose fronts' bounding box meets a barrier are tested. A compound crossed by a barrier
-    keeps its neighbours on both sides (they really touch it); neighbours facing each
-    other across the barrier are cut.
+    A segment *crosses* a barrier line when it comes within ``BARRIER_SNAP_M`` (1 cm) of
+    it (so a road centre line digitised on a shared wall cuts the wall), and a barrier
+    polygon when it meets the polygon's interior (a lane along a river bank does not cross
+    the river). The edge is dropped when at least half of its test segments cross a
+    barrier. So a barrier along the lane between two compounds cuts them, and so does one
+    whose end lets the shortest line slip past while most of the frontage is across it; a
+    road stub that blocks only a small part of a long front does not, nor does a road that
+    crosses a shared wall instead of running along it, nor one that blocks only the point
+    of closest approach. A compound crossed by a barrier keeps its neighbours on both
+    sides (they really touch it); neighbours facing each other across the barrier are cut.
+    Only barriers within ``tolerance_m`` of both compounds, and near the box of their
+    fronts, can cut an edge (every test segment lies in that box), so edges far from any
+    barrier cost nothing.
+
+    **Speed.** Candidate pairs come from one ``STRtree`` query of boxes grown by the
+    tolerance, then ``shapely.distance``; the facing fronts are computed exactly in numpy
+    from the polygons' straight segments (capsule intervals, united per segment); barrier
+    tests are numpy segment distances against the barrier segments near each front. The
+    graph is assembled directly from the arrays, with the cyclic garbage collector paused.
+    200,000 compounds take about 2.5 s on 2 cores (``benchmarks/adjacency.py``).
 
     Examples
     --------
@@ -1055,7 +1064,9 @@ def _barrier_cuts(geoms, tree, segs, left, right, gap, tol, facing: _Facing | No
                 red[pair[starts]] = (np.minimum if col < 2 else np.maximum).reduceat(vals, starts)
             fbox[:, col] = fn(fbox[:, col], red)
     has_front = np.flatnonzero(~np.isnan(fbox[:, 0]))
-    boxes = shapely.box(*(fbox[has_front] + [-BARRIER_SNAP_M, -BARRIER_SNAP_M, BARRIER_SNAP_M, BARRIER_SNAP_M]).T)
+    boxes = shapely.box(
+        *(fbox[has_front] + [-BARRIER_SNAP_M, -BARRIER_SNAP_M, BARRIER_SNAP_M, BARRIER_SNAP_M]).T
+    )
     # barrier segments and polygons near each front (boxes meet): the only ones to test
     line_hits = _Hits.empty(k)
     if bar.line_seg_tree is not None:
@@ -1110,6 +1121,8 @@ class _Hits:
     pair: np.ndarray
     item: np.ndarray
     n: int
+    count: np.ndarray = field(init=False)
+    first: np.ndarray = field(init=False)
 
     def __post_init__(self):
         order = np.argsort(self.pair, kind="stable")
@@ -1146,10 +1159,12 @@ def _nearest_on_pieces(pts, owner, pair, xa, ya, xb, yb, n_pairs):
     qx, qy = ax + t * dx, ay + t * dy
     d2 = (qx - px) ** 2 + (qy - py) ** 2
     near = pts.copy()  # a point whose owner has no pieces on the other side stays put
-    if len(which):
-        order = np.lexsort((d2, which))  # nearest piece first within each point
-        ordered = which[order]
-        best = order[np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])]
+    if len(which):  # `which` is sorted: the pieces of each point are contiguous
+        starts = np.flatnonzero(np.r_[True, which[1:] != which[:-1]])
+        nearest = np.flatnonzero(
+            d2 == np.repeat(np.minimum.reduceat(d2, starts), np.diff(np.r_[starts, len(d2)]))
+        )
+        best = nearest[np.r_[True, which[nearest][1:] != which[nearest][:-1]]]  # first of ties
         near[which[best]] = np.column_stack([qx[best], qy[best]])
     return near
 
@@ -1191,8 +1206,14 @@ def _crosses(seg_xy, owners, line_hits: _Hits, poly_hits: _Hits, bar: _Barriers)
         t, j = line_hits.expand(owners)
         ls = bar.line_segs
         d = _segment_distance(
-            seg_xy[t, 0, 0], seg_xy[t, 0, 1], seg_xy[t, 1, 0], seg_xy[t, 1, 1],
-            ls.x0[j], ls.y0[j], ls.x0[j] + ls.dx[j], ls.y0[j] + ls.dy[j],
+            seg_xy[t, 0, 0],
+            seg_xy[t, 0, 1],
+            seg_xy[t, 1, 0],
+            seg_xy[t, 1, 1],
+            ls.x0[j],
+            ls.y0[j],
+            ls.x0[j] + ls.dx[j],
+            ls.y0[j] + ls.dy[j],
         )
         out[t[d <= BARRIER_SNAP_M]] = True
     if len(poly_hits.item):
@@ -1228,8 +1249,12 @@ def _segment_distance(px, py, qx, qy, ax, ay, bx, by):
         orient(px, py, qx, qy, ax, ay) * orient(px, py, qx, qy, bx, by) < 0
     )
     d = np.minimum(
-        np.minimum(point_to_segment(px, py, ax, ay, bx, by), point_to_segment(qx, qy, ax, ay, bx, by)),
-        np.minimum(point_to_segment(ax, ay, px, py, qx, qy), point_to_segment(bx, by, px, py, qx, qy)),
+        np.minimum(
+            point_to_segment(px, py, ax, ay, bx, by), point_to_segment(qx, qy, ax, ay, bx, by)
+        ),
+        np.minimum(
+            point_to_segment(ax, ay, px, py, qx, qy), point_to_segment(bx, by, px, py, qx, qy)
+        ),
     )
     return np.where(proper, 0.0, d)
 

@@ -898,3 +898,30 @@ def test_property_shared_m_matches_geos(gdf, tol):
     G = quiet(build_adjacency, gdf, tolerance_m=tol)
     for u, v, s in G.edges(data="shared_m"):
         assert_shared_m_bracketed(s, gdf.geometry[u], gdf.geometry[v], tol)
+
+
+@PROPS
+@given(
+    polygon_sets(),
+    st.integers(0, 14),
+    st.sampled_from([0.5, 2.0, 6.0]),
+    st.sampled_from(["line", "river"]),
+)
+def test_property_a_separating_barrier_cuts_exactly_the_edges_across_it(gdf, c, tol, kind):
+    """A north-south road (x = c + 0.4) or river strip (c + 0.3 < x < c + 0.45) between the
+    grid lines: edges across it are cut, edges on one side are kept."""
+    if kind == "line":
+        barrier = LineString([(c + 0.4, -100), (c + 0.4, 100)])
+    else:
+        barrier = box(c + 0.3, -100, c + 0.45, 100)
+    bars = gpd.GeoDataFrame(
+        {"barrier_type": [kind]},
+        geometry=[barrier],
+        crs=CRS,
+        index=pd.Index(["b"], name="barrier_id"),
+    )
+    gdf = gdf[~gdf.intersects(barrier)]  # compounds astride the barrier are another test
+    west = (gdf.bounds["maxx"] < c + 0.4).to_dict()
+    base = quiet(build_adjacency, gdf, tolerance_m=tol)
+    G = quiet(build_adjacency, gdf, tolerance_m=tol, barriers=bars)
+    assert edge_set(G) == {e for e in edge_set(base) if len({west[x] for x in e}) == 1}

@@ -42,6 +42,9 @@ EXACT_MAX_NODES = 40
 #: Measured: a 30-compound component takes HiGHS 13–30 s, a 20-compound one under 2 s.
 AUTO_EXACT_MAX_NODES = 24
 AUTO_EXACT_SECONDS = 5.0
+#: ... and only when the component has at most this many connected candidate packages
+#: (counted, not timed, so "auto" stays reproducible); beyond it the heuristic's plan stands.
+AUTO_MAX_CANDIDATES = 5_000
 """``method="auto"`` solves connected components up to this many compounds exactly."""
 
 
@@ -218,7 +221,8 @@ def partition_packages(
         compounds. ``"auto"``: the heuristic everywhere, then the MILP on components of at
         most ``AUTO_EXACT_MAX_NODES`` (24) compounds whose heuristic plan does not already
         meet the package-count lower bound (ceil of each capped total over its max), for
-        at most ``AUTO_EXACT_SECONDS`` (5 s) each; :func:`solver_report` says per component
+        at most ``AUTO_EXACT_SECONDS`` (5 s) and ``AUTO_MAX_CANDIDATES`` (5,000) candidate
+        packages each; :func:`solver_report` says per component
         which method decided and the remaining gap.
     time_limit_s : float, optional
         Wall-clock limit for the run, shared among components; default: 30 s per exact
@@ -498,9 +502,11 @@ def partition_packages(
         if use_exact:
             inc = res_h.labels[np.asarray(unit_of)] if res_h.violation <= 1e-9 else None
             default_t = AUTO_EXACT_SECONDS if method == "auto" else 30.0
+            extra = {"max_candidates": AUTO_MAX_CANDIDATES} if method == "auto" else {}
             res = solve_exact(lnbrs, lW, lxy, spec, groups=groups, cannot_pairs=pairs,
                               objective=objective, k_target=k_target,
-                              time_limit_s=default_t if t is None else t, incumbent=inc)
+                              time_limit_s=default_t if t is None else t, incumbent=inc,
+                              **extra)
             if res.labels is not None:
                 results[c] = (res.labels, res.n_packages or 0)
                 row.update(method="exact", status=res.status, n_packages=res.n_packages,
