@@ -557,7 +557,7 @@ def solve_heuristic(
         counts, so the result is reproducible; with a budget it may stop earlier on a
         busy machine.
     max_iter : int, optional
-        Neighbourhood-search iterations; default ``12 * packages + 300``.
+        Neighbourhood-search iterations; default ``12 * packages + 60``.
 
     Returns
     -------
@@ -595,8 +595,8 @@ def solve_heuristic(
     srch.load(best_lab)
     k0 = len(srch.members)
     if max_iter is None:
-        max_iter = _ITER_PER_PACKAGE * k0 + 300
-    stall = _STALL_PER_PACKAGE * k0 + 150
+        max_iter = _ITER_PER_PACKAGE * k0 + 60
+    stall = _STALL_PER_PACKAGE * k0 + 30
     iters = 0
     if not (k_target is None and srch.total()[:2] == (0.0, lb) and objective == "fewest"
             and k0 == 1):
