@@ -611,8 +611,6 @@ class Plan:
             out["gas"] = self.layers["gas"]
         return out
 
-    layers_for_export = export_layers
-
     def export(self, out_dir, **kwargs) -> Path:
         """The city-GIS bundle (GeoPackage, shapefiles, workbook); options as in
         :func:`export_bundle`, defaults from the config's [export] section."""
