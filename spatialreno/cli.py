@@ -112,8 +112,8 @@ def _cmd_sample(args) -> int:
     district = sample_district(args.n, seed=args.seed)
     paths = write_sample(args.out, district)
     print(f"wrote a district of {args.n} compounds (seed {args.seed}) to {args.out}")
-    for p in paths if isinstance(paths, list | tuple) else []:
-        print(f"  {p}")
+    for name, path in paths.items():
+        print(f"  {name}: {path}")
     return 0
 
 
