@@ -162,6 +162,7 @@ def _cmd_plan(args) -> int:
         plan = plan.with_options(lang=args.lang)
     plan = plan.run()
     print(plan.report())
+    _print_notes(plan)
     out = args.out or plan.config.get("export", {}).get("out_dir")
     if out:
         written = plan.write_outputs(out, overwrite=args.overwrite)
@@ -169,11 +170,22 @@ def _cmd_plan(args) -> int:
     return 0 if not len(plan.violations) else 4
 
 
+def _print_notes(plan, limit: int = 8) -> None:
+    """What reading, adjacency, packaging and funding noticed (the full list is in summary.txt)."""
+    if not plan.notes:
+        return
+    print(f"\nnotes ({len(plan.notes)}; all in summary.txt, every affected row in audit.csv):")
+    for note in plan.notes[:limit]:
+        text = str(note)
+        print(f"  - {text if len(text) <= 200 else text[:197] + '...'}")
+
+
 def _cmd_demo(args) -> int:
     from .plan import Plan
 
     plan = Plan.sample().with_options(lang=args.lang).run()
     print(plan.report())
+    _print_notes(plan)
     written = plan.write_outputs(args.out, overwrite=True)
     print(f"\noutputs in {written}")
     return 0

@@ -475,6 +475,13 @@ class Plan:
             self.notes.append(f"funding: {w.message}")
         self.packages = packages
         self.layers["packages"] = packages
+        if "split_warning" in packages:
+            split = packages[packages["split_warning"].fillna("").astype(str) != ""]
+            self._audit("funding", pd.DataFrame({
+                "layer": "packages", "id": split.index.to_numpy(),
+                "action": "possible split to avoid tendering (化整为零)",
+                "detail": split["split_warning"].astype(str).to_numpy(),
+            }))
         if "plan_year" in packages:
             compounds = self.compounds.copy()
             compounds["plan_year"] = packages["plan_year"].reindex(self.labels).to_numpy()
@@ -555,6 +562,13 @@ class Plan:
                 f"更新改造老化燃气管道 {aged / 1000:,.2f} 公里",
                 f"违反约束的片区 {self._n_violating()} 个（详见 violations 表）",
             ]
+        assumed = getattr(getattr(self, "rates", None), "assumptions", ())
+        if assumed:
+            lines.append(
+                ("Assumed unit rates (no published figure; set them in [costs] rates): "
+                 if lang == "en" else "假设单价（无公开数据，请在 [costs] rates 中设定）：")
+                + ", ".join(assumed)
+            )
         if "plan_year" in p:
             years = p.groupby("plan_year")["cost_total"].agg(["size", "sum"])
             for year, row in years.iterrows():
@@ -642,7 +656,9 @@ class Plan:
             self.export(tmp / "bundle")
             self.audit.to_csv(tmp / "audit.csv", index=False, encoding="utf-8-sig")
             self.violations.to_csv(tmp / "violations.csv", index=False, encoding="utf-8-sig")
-            (tmp / "summary.txt").write_text(self.report() + "\n", encoding="utf-8")
+            notes = "".join(f"- {n}\n" for n in self.notes)
+            (tmp / "summary.txt").write_text(
+                self.report() + ("\n\nnotes:\n" + notes if notes else "\n"), encoding="utf-8")
             if out_dir.exists():
                 old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
                 os.replace(out_dir, old)

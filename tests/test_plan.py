@@ -212,3 +212,14 @@ def test_cli_demo(tmp_path):
     for name in ("review_map.html", "bundle/spatialreno.gpkg", "bundle/spatialreno.xlsx",
                  "bundle/shp/compounds.cpg", "audit.csv"):
         assert (tmp_path / "demo" / name).exists(), name
+
+
+def test_report_names_the_assumed_rates(plan):
+    text = plan.report()
+    assert "假设单价" in text and "demolition.per_m2" in text
+
+
+def test_tender_split_warnings_are_in_the_audit(plan):
+    flagged = plan.packages.index[plan.packages["split_warning"].fillna("").astype(str) != ""]
+    rows = plan.audit[plan.audit["action"].str.contains("化整为零")]
+    assert set(rows["id"]) == set(flagged)
