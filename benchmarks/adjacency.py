@@ -52,19 +52,13 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _measure import fmt_seconds, peak_mb, reset_peak  # noqa: E402
+
 import spatialreno  # noqa: E402
 from spatialreno.adjacency import build_adjacency  # noqa: E402
 
 _DATA: dict = {}
 TOL = [15.0]
-
-
-def _rss_kb(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 # --------------------------------------------------------------------------------------
@@ -124,19 +118,13 @@ def _child(conn, task: str, path: str, warmup: str, tol: float) -> None:
         TASKS[task]()  # imports, first-call costs
         _set_data(path)
         gc.collect()
-        try:
-            with open("/proc/self/clear_refs", "w") as f:
-                f.write("5")  # reset VmHWM to the current RSS
-        except OSError:
-            pass
-        base = _rss_kb("VmRSS")
+        base = reset_peak()
         c0 = time.process_time()
         t0 = time.perf_counter()
         edges = TASKS[task]()
         seconds = time.perf_counter() - t0
         cpu = time.process_time() - c0
-        peak = max(_rss_kb("VmHWM") - base, 0) / 1024
-        conn.send(("ok", seconds, cpu, peak, edges))
+        conn.send(("ok", seconds, cpu, peak_mb(base), edges))
     except Exception as exc:  # report, don't hang the parent
         conn.send(
             ("error", float("nan"), float("nan"), float("nan"), f"{type(exc).__name__}: {exc}")
@@ -218,19 +206,11 @@ def _set_data(path: str) -> None:
     _DATA.update(compounds=compounds, barriers=barriers)
 
 
-def _fmt_t(seconds: float) -> str:
-    if seconds == float("inf"):
-        return "timeout"
-    if np.isnan(seconds):
-        return "error"
-    return f"{seconds:.2f}" if seconds < 100 else f"{seconds:.0f}"
-
-
 def _fmt_cell(res) -> str:
     seconds, _cpu, peak, _edges = res
     if not np.isfinite(seconds):
-        return _fmt_t(seconds)
-    return f"{_fmt_t(seconds)} ({peak:,.0f} MB)"
+        return fmt_seconds(seconds)
+    return f"{fmt_seconds(seconds)} ({peak:,.0f} MB)"
 
 
 def _fmt_edges(res) -> str:
@@ -285,7 +265,7 @@ def _bench(args, sizes: list[int], repeat: int, cache_dir: Path) -> int:
         res = {task: _best(task, path, warmup, args.timeout, repeat) for task in TASKS}
         for task, (s, cpu, mb, e) in res.items():
             print(
-                f"  {task:26s} {_fmt_t(s):>8s} s  cpu {_fmt_t(cpu):>8s} s  {mb:8.0f} MB  "
+                f"  {task:26s} {fmt_seconds(s):>8s} s  cpu {fmt_seconds(cpu):>8s} s  {mb:8.0f} MB  "
                 f"{e if e is not None else '-'} edges",
                 file=sys.stderr,
             )
@@ -304,7 +284,7 @@ def _bench(args, sizes: list[int], repeat: int, cache_dir: Path) -> int:
         lp_edges = lg[3] if lg[3] is not None else lw[3]
         rows.append(
             f"| {n:,} | {_fmt_cell(ours)} | {_fmt_edges(ours)} ({cut if cut is not None else '–'}) "
-            f"| {_fmt_t(nob[0])} | {_fmt_cell(lg)} | {_fmt_cell(lw)} "
+            f"| {fmt_seconds(nob[0])} | {_fmt_cell(lg)} | {_fmt_cell(lw)} "
             f"| {f'{lp_edges:,}' if lp_edges is not None else '–'} | {ratio} |"
         )
     table = "\n".join([header, sep, *rows])

@@ -26,8 +26,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
 import multiprocessing as mp
 import os
 import sys
@@ -37,37 +35,19 @@ import warnings
 import geopandas as gpd
 import numpy as np
 import shapely
+from _measure import fmt_seconds, peak_mb, reset_peak, trim
 
 _DATA: dict = {}
 
 
-def _rss_kb(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def _trim() -> None:
-    """Give freed heap pages back to the OS (glibc), so that reusing them shows in the RSS."""
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
 def _child(conn, task: str) -> None:
     try:
-        _trim()
-        try:
-            with open("/proc/self/clear_refs", "w") as f:
-                f.write("5")  # reset VmHWM to the current RSS
-        except OSError:
-            pass
-        base = _rss_kb("VmRSS")
+        trim()
+        base = reset_peak()
         t0 = time.perf_counter()
         info = TASKS[task]()
         seconds = time.perf_counter() - t0
-        peak = max(_rss_kb("VmHWM") - base, 0) / 1024
+        peak = peak_mb(base)
         conn.send(("ok", seconds, peak, info))
     except Exception as exc:  # report, don't hang the parent
         conn.send(("error", float("nan"), float("nan"), {"error": f"{type(exc).__name__}: {exc}"}))
@@ -212,14 +192,6 @@ def _ratio(ours: float, plain: float) -> str:
 TIMEOUT = [900.0]
 
 
-def _fmt_t(seconds: float) -> str:
-    if seconds == float("inf"):
-        return "timeout"
-    if np.isnan(seconds):
-        return "error"
-    return f"{seconds:.2f}"
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000, 200000])
@@ -251,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(d['gas'])} segments)", file=sys.stderr)
         res = {task: _run(task, args.timeout) for task in TASKS}
         for task, (s, mb, _) in res.items():
-            print(f"  {task:14s} {_fmt_t(s):>8s} s  {mb:8.0f} MB", file=sys.stderr)
+            print(f"  {task:14s} {fmt_seconds(s):>8s} s  {mb:8.0f} MB", file=sys.stderr)
         si, mi, ii = res["sr_illegal"]
         sj, mj, ij = res["plain_sjoin"]
         sjo, mjo, _ = res["plain_sjoin_overlay"]
@@ -264,11 +236,11 @@ def main(argv: list[str] | None = None) -> int:
         kept = f"{io['length'] / io['length_total']:.1%}" if "length" in io else "–"
         rows.append(
             f"| {n:,} | {len(d['illegal']):,} | {len(d['gas']):,} "
-            f"| {_fmt_t(si)} ({mi:.0f}) | {_fmt_t(sj)} ({mj:.0f}) | {_ratio(si, sj)} "
-            f"| {_fmt_t(sjo)} ({mjo:.0f}) | {_ratio(si, sjo)} "
-            f"| {_fmt_t(sg)} ({mg:.0f}) | {_fmt_t(sgn)} | {_fmt_t(so)} ({mo:.0f}) "
+            f"| {fmt_seconds(si)} ({mi:.0f}) | {fmt_seconds(sj)} ({mj:.0f}) | {_ratio(si, sj)} "
+            f"| {fmt_seconds(sjo)} ({mjo:.0f}) | {_ratio(si, sjo)} "
+            f"| {fmt_seconds(sg)} ({mg:.0f}) | {fmt_seconds(sgn)} | {fmt_seconds(so)} ({mo:.0f}) "
             f"| {_ratio(sg, so)} ({_ratio(sgn, so)}) "
-            f"| {_fmt_t(sf)} | {_fmt_t(si + sg + sf)} | {'yes' if ok else 'NO'} | {missed} | {kept} |"
+            f"| {fmt_seconds(sf)} | {fmt_seconds(si + sg + sf)} | {'yes' if ok else 'NO'} | {missed} | {kept} |"
         )
     table = "\n".join([header, sep, *rows])
     print(table)
