@@ -18,10 +18,8 @@ into the sentences of a progress report (共纳入项目库小区 … 个).
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from . import schema
+from ._highs import quiet_stdout
 from .costing import (
     _FEN,
     FUNDING_SOURCES,
@@ -219,34 +218,12 @@ def _budgets(budgets, start_year) -> tuple[list[int], list[int], list[str]]:
     return [y for y, _ in items], [int(round(float(v) * _FEN)) for _, v in items], notes
 
 
-@contextlib.contextmanager
-def _quiet_stdout():
-    """Silence file descriptor 1 while HiGHS runs: the HiGHS bundled with scipy 1.17 prints
-    a debug line (``HighsMipSolverData::transformNewIntegerFeasibleSolution``) even with
-    ``disp=False``. Python's own ``sys.stdout`` is flushed first, so nothing else is lost."""
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, AttributeError, ValueError):
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            try:
-                yield
-            finally:
-                os.dup2(saved, 1)
-    finally:
-        os.close(saved)
-
-
 def _solve(values: np.ndarray, A, ub: np.ndarray, time_limit: float) -> tuple[np.ndarray, bool]:
     """Maximise values·x, A x ≤ ub, x binary. Returns (x as bool, proven optimal)."""
     nvar = len(values)
     if nvar == 0:
         return np.zeros(0, dtype=bool), True
-    with _quiet_stdout():
+    with quiet_stdout():
         res = milp(
             c=-values,
             constraints=LinearConstraint(A, -np.inf, ub),

@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
+from spatialreno._highs import quiet_stdout
 from spatialreno.partition.limits import LimitSpec
 
 __all__ = ["ExactResult", "enumerate_candidates", "solve_exact", "medoid_sums"]
@@ -112,8 +113,9 @@ def _run(c: np.ndarray, cons: list[LinearConstraint], time_limit: float | None):
     options: dict[str, object] = {"disp": False, "presolve": len(c) <= 30_000}
     if time_limit is not None:
         options["time_limit"] = max(0.1, float(time_limit))
-    return milp(c, integrality=np.ones_like(c), bounds=Bounds(0, 1), constraints=cons,
-                options=options)
+    with quiet_stdout():
+        return milp(c, integrality=np.ones_like(c), bounds=Bounds(0, 1), constraints=cons,
+                    options=options)
 
 
 def solve_exact(
