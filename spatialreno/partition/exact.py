@@ -52,9 +52,11 @@ class ExactResult:
 
 
 def enumerate_candidates(
-    nbrs: list[list[int]], W: np.ndarray, hi: np.ndarray, max_candidates: int
+    nbrs: list[list[int]], W: np.ndarray, hi: np.ndarray, max_candidates: int,
+    deadline: float | None = None,
 ) -> list[tuple[int, ...]] | None:
-    """All connected node sets whose sums stay within ``hi``; ``None`` past the budget."""
+    """All connected node sets whose sums stay within ``hi``; ``None`` past the budget
+    (``max_candidates`` sets, or the ``time.perf_counter()`` ``deadline``)."""
     n = len(nbrs)
     rows = [tuple(float(x) for x in r) for r in W]
     cap = tuple(float(h) + _EPS for h in hi)
@@ -71,7 +73,8 @@ def enumerate_candidates(
     def extend(v: int, sub: list[int], s: tuple[float, ...], ext: list[int],
                closed: set[int]) -> None:
         out.append(tuple(sub))
-        if len(out) > max_candidates:
+        if len(out) > max_candidates or (
+                deadline is not None and not len(out) % 1024 and time.perf_counter() > deadline):
             raise _Budget
         ext = list(ext)
         while ext:
@@ -164,10 +167,12 @@ def solve_exact(
     """
     t0 = time.perf_counter()
     n = len(nbrs)
-    cands = enumerate_candidates(nbrs, W, spec.hi, max_candidates)
+    deadline = None if time_limit_s is None else t0 + time_limit_s
+    cands = enumerate_candidates(nbrs, W, spec.hi, max_candidates, deadline)
     if cands is None:
-        return ExactResult(None, "too_many_candidates", n_candidates=max_candidates,
-                           seconds=time.perf_counter() - t0)
+        out_of_time = deadline is not None and time.perf_counter() > deadline
+        return ExactResult(None, "time_limit" if out_of_time else "too_many_candidates",
+                           n_candidates=max_candidates, seconds=time.perf_counter() - t0)
     C = len(cands)
     lens = np.fromiter((len(s) for s in cands), int, C)
     rows = np.repeat(np.arange(C), lens)
