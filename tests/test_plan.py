@@ -223,3 +223,18 @@ def test_tender_split_warnings_are_in_the_audit(plan):
     flagged = plan.packages.index[plan.packages["split_warning"].fillna("").astype(str) != ""]
     rows = plan.audit[plan.audit["action"].str.contains("化整为零")]
     assert set(rows["id"]) == set(flagged)
+
+
+def test_readme_config_reference_is_a_valid_config():
+    """The README's config reference names only keys and values a plan accepts."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from spatialreno.plan import _merge_config
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## Config reference.*?```toml\n(.*?)```", readme, re.S).group(1)
+    cfg = _merge_config(tomllib.loads(block), source="README")
+    sr.PriorityWeights.from_dict(cfg["phasing"]["weights"])
+    assert cfg["packages"]["limits"]["households"] == [1500, 6000]
