@@ -139,24 +139,13 @@ def _run(task: str, path: Path, warmup: Path, timeout: float) -> tuple[float, fl
     proc = ctx.Process(target=_child, args=(child, task, str(path), str(warmup), TOL[0]))
     proc.start()
     child.close()
+    timed_out = ("timeout", float("inf"), float("inf"), float("nan"), None)
     if parent.poll(timeout + 120):  # loading and warming up come on top of the run
         status, seconds, cpu, peak, edges = parent.recv()
         if status == "ok" and seconds > timeout:
-            status, seconds, cpu, peak, edges = (
-                "timeout",
-                float("inf"),
-                float("inf"),
-                float("nan"),
-                None,
-            )
+            status, seconds, cpu, peak, edges = timed_out
     else:
-        status, seconds, cpu, peak, edges = (
-            "timeout",
-            float("inf"),
-            float("inf"),
-            float("nan"),
-            None,
-        )
+        status, seconds, cpu, peak, edges = timed_out
         proc.kill()
     proc.join()
     if status == "error":
