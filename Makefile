@@ -42,7 +42,7 @@ sysdeps:
 	fi
 
 demo: $(VENV)/.stamp-demo
-	$(VENV)/bin/spatialreno demo --out $(OUT)
+	$(VENV)/bin/spatialreno demo --out $(OUT) --overwrite
 
 test: $(VENV)/.stamp-test sysdeps
 	$(VENV)/bin/ruff check .

@@ -25,6 +25,7 @@ from .errors import (
     ExportError,
     InfeasiblePackagingError,
     LayerReadError,
+    OutputFolderError,
     PackagingError,
     SchemaError,
     SpatialRenoError,
@@ -106,6 +107,7 @@ __all__ = [
     "InfeasiblePackagingError",
     "EditError",
     "ExportError",
+    "OutputFolderError",
     "SpatialRenoWarning",
     *_LAZY,
 ]

@@ -1,4 +1,5 @@
-"""Quiet HiGHS: scipy's MILP without the solver's stray output (used by partition and phasing)."""
+"""Quiet HiGHS: scipy's MILP without the solver's stray output, and why a run stopped
+(used by partition and phasing)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import contextlib
 import os
 import sys
 
-__all__ = ["quiet_stdout"]
+__all__ = ["quiet_stdout", "milp_stop"]
 
 
 @contextlib.contextmanager
@@ -29,3 +30,24 @@ def quiet_stdout():
                 os.dup2(saved, 1)
     finally:
         os.close(saved)
+
+
+def milp_stop(res) -> str:
+    """Why a ``scipy.optimize.milp`` run stopped: ``"optimal"``, ``"infeasible"``,
+    ``"unbounded"``, ``"node_limit"`` (the count-based ``node_limit`` option; HiGHS reports
+    it as its solution/node limit), ``"time_limit"`` (the wall-clock ``time_limit`` option)
+    or ``"other"``. scipy folds several HiGHS stops into one status code, so the message
+    decides between the two limits."""
+    status = getattr(res, "status", None)
+    message = str(getattr(res, "message", "")).lower()
+    if status == 0:
+        return "optimal"
+    if status == 2:
+        return "infeasible"
+    if status == 3:
+        return "unbounded"
+    if "time limit" in message:
+        return "time_limit"
+    if "node limit" in message or "solution limit" in message or status == 4:
+        return "node_limit"
+    return "other"

@@ -7,6 +7,7 @@ one line on stderr and exit 1; ``--debug`` shows the traceback. Usage errors exi
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import traceback
 import warnings
@@ -26,7 +27,7 @@ examples:
   spatialreno plan --compounds compounds.shp --illegal illegal.gpkg --gas gas.gpkg \\
                    --barriers roads.gpkg --out results
       the same with defaults for everything but the input files
-  spatialreno sample gis_data --n 2000 --seed 1
+  spatialreno sample my_district --n 2000 --seed 1
       write a synthetic district (GeoPackage + GBK shapefiles)
   spatialreno check compounds.shp illegal.gpkg:illegal --kind compounds
       read and validate files, print the problem table (exit 3 when problems are found)
@@ -55,10 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sample", help="write the synthetic sample district",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
-                       epilog="example:\n  spatialreno sample gis_data --n 200 --seed 0")
+                       epilog="example:\n  spatialreno sample my_district --n 200 --seed 0")
     p.add_argument("out", type=Path, help="output folder")
     p.add_argument("--n", type=int, default=200, help="number of compounds (default 200)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a sample an earlier run wrote there (only its own files)")
 
     p = sub.add_parser("check", help="read and validate layers, print the problem table",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -77,13 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", nargs="?", type=Path, help="TOML config (optional)")
     _add_plan_inputs(p)
     p.add_argument("--out", type=Path, help="output folder (map, bundle, workbook, audit)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the outputs of an earlier run in --out (only the files "
+                        "spatialreno wrote there; other files are kept)")
     p.add_argument("--lang", default=None, choices=["zh", "en"], help="language of outputs")
 
     p = sub.add_parser("demo", help="run the whole pipeline on the bundled sample district",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="example:\n  spatialreno demo --out demo_output")
     p.add_argument("--out", type=Path, default=Path("demo_output"), help="output folder")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the outputs of an earlier demo in --out (only its own files)")
     p.add_argument("--lang", default="zh", choices=["zh", "en"])
     return parser
 
@@ -107,10 +114,13 @@ def _guess_kind(spec: str) -> str:
 
 
 def _cmd_sample(args) -> int:
+    from ._outdir import OutputFolder
     from .sample import sample_district, write_sample
 
+    OutputFolder(args.out, overwrite=args.overwrite, kind="sample",
+                 expected=("sample_district.gpkg", "shp"), interface="cli").check()
     district = sample_district(args.n, seed=args.seed)
-    paths = write_sample(args.out, district)
+    paths = write_sample(args.out, district, overwrite=args.overwrite, interface="cli")
     print(f"wrote a district of {args.n} compounds (seed {args.seed}) to {args.out}")
     for name, path in paths.items():
         print(f"  {name}: {path}")
@@ -160,12 +170,14 @@ def _cmd_plan(args) -> int:
                                barriers=args.barriers, admin=args.admin, roads=args.roads)
     if args.lang:
         plan = plan.with_options(lang=args.lang)
+    out = args.out or plan.config.get("export", {}).get("out_dir")
+    if out:   # refused here, before any work, or never
+        plan.output_folder(out, overwrite=args.overwrite, interface="cli")
     plan = plan.run()
     print(plan.report())
     _print_notes(plan)
-    out = args.out or plan.config.get("export", {}).get("out_dir")
     if out:
-        written = plan.write_outputs(out, overwrite=args.overwrite)
+        written = plan.write_outputs(out, overwrite=args.overwrite, interface="cli")
         print(f"\noutputs in {written}")
     return 0 if not len(plan.violations) else 4
 
@@ -183,12 +195,35 @@ def _print_notes(plan, limit: int = 8) -> None:
 def _cmd_demo(args) -> int:
     from .plan import Plan
 
-    plan = Plan.sample().with_options(lang=args.lang).run()
+    plan = Plan.sample().with_options(lang=args.lang)
+    plan.output_folder(args.out, overwrite=args.overwrite, interface="cli")
+    plan = plan.run()
     print(plan.report())
     _print_notes(plan)
-    written = plan.write_outputs(args.out, overwrite=True)
+    written = plan.write_outputs(args.out, overwrite=args.overwrite, interface="cli")
     print(f"\noutputs in {written}")
     return 0
+
+
+def _os_error(exc: OSError) -> str:
+    """A file-system error as what happened to which file and what to do."""
+    where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+    reason = exc.strerror or str(exc)
+    hints = {
+        "EACCES": "you lack permission there; choose a folder you can write to or ask its owner",
+        "EPERM": "the operation is not permitted there; choose another folder",
+        "ENOSPC": "the disk is full; free some space or choose another disk",
+        "EROFS": "the disk is read-only; choose a folder on a writable disk",
+        "ENOENT": "it does not exist; check the path",
+        "EISDIR": "it is a folder where a file was expected; check the path",
+        "ENOTDIR": "a part of the path is a file, not a folder; check the path",
+    }
+    hint = hints.get(errno.errorcode.get(exc.errno or 0, ""), "")
+    return f"file system:{where}: {reason}" + (f"; {hint}" if hint else "")
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"spatialreno: warning: {message}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,13 +236,20 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"sample": _cmd_sample, "check": _cmd_check, "plan": _cmd_plan,
                "demo": _cmd_demo}[args.command]
     try:
-        return handler(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return handler(args)
     except SpatialRenoError as exc:
         if args.debug:
             traceback.print_exc()
         print(f"spatialreno {args.command}: error: {exc}", file=sys.stderr)
         return 1
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"spatialreno {args.command}: error: {_os_error(exc)}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
         if args.debug:
             traceback.print_exc()
         print(f"spatialreno {args.command}: error: {exc}", file=sys.stderr)

@@ -13,6 +13,7 @@
     │   └── InfeasiblePackagingError      no plan can satisfy the limits; says what to relax
     ├── EditError (ValueError)            a planner's edit would break a limit or contiguity
     └── ExportError                       an export could not be written
+        └── OutputFolderError (ConfigError) an output folder is refused (it would lose a file)
 
     SpatialRenoWarning (UserWarning)      data issues that do not stop the run
 
@@ -33,6 +34,7 @@ __all__ = [
     "InfeasiblePackagingError",
     "EditError",
     "ExportError",
+    "OutputFolderError",
     "SpatialRenoWarning",
 ]
 
@@ -90,6 +92,11 @@ class EditError(SpatialRenoError, ValueError):
 
 class ExportError(SpatialRenoError):
     """An export bundle could not be written; nothing partial is left behind."""
+
+
+class OutputFolderError(ExportError, ConfigError):
+    """An output folder is refused before any work: it is an input, holds files spatialreno
+    did not write, or holds earlier outputs and overwriting was not asked for."""
 
 
 class SpatialRenoWarning(UserWarning):

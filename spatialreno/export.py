@@ -26,8 +26,19 @@ Shapefile rules (measured with GDAL 3.12 via pyogrio, 3.9 via fiona, 3.6 ogrinfo
 * every text value is checked in Python before GDAL sees it: a character the encoding
   cannot hold (GDAL's CP936 drops it silently) or a text longer than 254 bytes (GDAL cuts
   it) raises :class:`~spatialreno.errors.EncodingError` naming layer, id and column;
+  spatialreno's own texts (:data:`GENERATED_TEXT`: the 化整为零 warning, the phasing note,
+  the aged-pipe rule) are not refused but shortened to 254 bytes, cut between characters
+  and ending with where the full text is (``…（全文见工作簿 片区汇总/化整为零提示）``); the
+  GeoPackage and the workbook hold them in full, and the manifest counts them under
+  ``shortened``;
 * dates are DBF Date fields, booleans 0/1 integers, integers with gaps stay integers with
   empty cells.
+
+Text from data never runs in a spreadsheet: every text cell of the workbook is a string
+cell (never a formula or an error value), and every text that starts with ``=``, ``+``,
+``-``, ``@``, a tab or a CR gets a leading apostrophe in the workbook and the CSV files
+(``=1+1`` → ``'=1+1``, OWASP's advice; see :mod:`spatialreno._cells`); numbers stay
+numbers. The GeoPackage and the shapefiles keep the exact text.
 
 Personal data (the illegal-structure ``party``, and any column that looks like an ID
 card, phone or person's name) is masked by default: the first character is kept and every
@@ -40,11 +51,10 @@ place at the end, so an error leaves no partial bundle and an existing bundle su
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import re
-import shutil
-import tempfile
 import unicodedata
 import warnings
 from collections.abc import Mapping
@@ -59,6 +69,8 @@ import shapely
 from pyproj import CRS
 
 from . import schema
+from ._cells import neutralise, write_csv
+from ._outdir import Interface, OutputFolder
 from .errors import CRSError, EncodingError, ExportError, SchemaError, SpatialRenoError
 
 __all__ = [
@@ -113,6 +125,14 @@ _TOTAL_LABEL = {"zh": "合计", "en": "Total"}
 _BOOL_LABEL = {"zh": ("否", "是"), "en": ("No", "Yes")}
 _LAYER_ORDER = ("packages", "compounds", "illegal", "gas", "barriers", "admin", "roads")
 _SHP_MAX_BYTES = 254  # dBASE/Esri text width; GDAL cuts longer values silently
+#: Text columns that spatialreno writes itself (warnings, notes), not user data. The
+#: GeoPackage and the workbook get them in full; a shapefile gets them shortened to
+#: 254 bytes (cut on a character boundary) with a note saying where the full text is.
+#: A user's text over 254 bytes is refused instead (the planner decides how to shorten it).
+GENERATED_TEXT: dict[str, frozenset[str]] = {
+    "packages": frozenset({"split_warning", "phase_reason"}),
+    "gas": frozenset({"aged_rule"}),
+}
 
 
 # --------------------------------------------------------------------------------------
@@ -563,7 +583,7 @@ def _check_text(kind: str, df: pd.DataFrame, fields: list[_Field], enc: _Encodin
             except UnicodeEncodeError as exc:
                 bad.append((value, exc))
                 continue
-            if size > _SHP_MAX_BYTES:
+            if size > _SHP_MAX_BYTES and f.name not in GENERATED_TEXT.get(kind, ()):
                 long.append((value, size))
         if bad:
             value, exc = bad[0]
@@ -700,9 +720,63 @@ def _families(geoms: np.ndarray) -> np.ndarray:
     return np.where(types >= 0, names[np.clip(types, 0, 7)], "")
 
 
+def _shortened(text: str, codec: str, note: str, limit: int = _SHP_MAX_BYTES) -> str:
+    """``text`` itself when it fits ``limit`` bytes in ``codec``, else its longest start
+    (cut between characters) followed by ``note``, together at most ``limit`` bytes."""
+    if len(text.encode(codec)) <= limit:
+        return text
+    room = limit - len(note.encode(codec))
+    kept, used = [], 0
+    for ch in text:
+        size = len(ch.encode(codec))
+        if used + size > room:
+            break
+        kept.append(ch)
+        used += size
+    return "".join(kept).rstrip(" ;,；，") + note
+
+
+def _full_text_note(kind: str, f: _Field, formats, lang: str) -> str:
+    """What a shortened shapefile text ends with: where its full text is."""
+    if "xlsx" in formats and kind in _SHEETS:
+        sheet = _SHEETS[kind][0 if lang == "zh" else 1]
+        header = f.col.header_for(lang)
+        return (f"…（全文见工作簿 {sheet}/{header}）" if lang == "zh"
+                else f"… (full text: workbook, sheet {sheet}, column {header})")
+    if "gpkg" in formats:
+        return (f"…（全文见 {GPKG_NAME} 图层 {kind} 列 {f.name}）" if lang == "zh"
+                else f"… (full text: {GPKG_NAME}, layer {kind}, column {f.name})")
+    return ("…（已截断；导出 xlsx 或 gpkg 可得全文）" if lang == "zh"
+            else "… (cut; export xlsx or gpkg for the full text)")
+
+
+def _shapefile_text(kind: str, df: pd.DataFrame, fields: list[_Field], enc: _Encoding,
+                    formats, lang: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The layer with spatialreno's own long texts (:data:`GENERATED_TEXT`) shortened to
+    fit a shapefile, and how many cells of each column were shortened."""
+    generated = GENERATED_TEXT.get(kind, frozenset())
+    counts: dict[str, int] = {}
+    out = df
+    for f in fields:
+        if f.name not in generated or f.dtype != "str":
+            continue
+        note = _full_text_note(kind, f, formats, lang)
+        short = df[f.name].map(functools.partial(_shortened, codec=enc.python, note=note),
+                               na_action="ignore")
+        changed = int((short.notna() & (short != df[f.name])).sum())
+        if changed:
+            if out is df:
+                out = df.copy()
+            out[f.name] = short.astype(object)
+            counts[f.name] = changed
+    return out, counts
+
+
 def _write_shapefiles(shp_dir: Path, kind: str, df: pd.DataFrame, fields: list[_Field],
-                      enc: _Encoding) -> list[dict]:
-    """One shapefile per geometry family present (normally one); returns manifest entries."""
+                      enc: _Encoding, *, formats=("shp",), lang: str = "zh") -> list[dict]:
+    """One shapefile per geometry family present (normally one); returns manifest entries.
+    Generated text over 254 bytes is shortened (the entries count it under ``shortened``)."""
+    df, shortened = _shapefile_text(kind, df, fields, enc, formats, lang)
     fam = _families(np.asarray(df.geometry.values, dtype=object))
     present = [f for f in _FAMILY_ORDER if (fam == f).any()]
     if not present:
@@ -725,6 +799,8 @@ def _write_shapefiles(shp_dir: Path, kind: str, df: pd.DataFrame, fields: list[_
             "geometry": family,
             "bytes": sum(p.stat().st_size for p in shp_dir.glob(f"{stem}.*")),
         })
+        if shortened:
+            entries[-1]["shortened"] = dict(shortened)
     return entries
 
 
@@ -780,6 +856,56 @@ def _shown(value, number_format: str | None) -> str:
     return str(value)
 
 
+class _IllegalText(Exception):
+    """A text holds a control character that XML, hence a workbook, cannot store."""
+
+    def __init__(self, position: int, value: str):
+        super().__init__(position, value)
+        self.position, self.value = position, value
+
+
+def _illegal_text_error(kind: str, title: str, df: pd.DataFrame, fields: list[_Field],
+                        row_no: int, exc: _IllegalText) -> EncodingError:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    found = ILLEGAL_CHARACTERS_RE.search(exc.value)
+    char = f"U+{ord(found.group()):04X}" if found else "a control character"
+    f = fields[exc.position]
+    if row_no == 0:
+        where = f"{kind or title}: the column name {f.name!r}"
+    elif kind:
+        id_col = schema.ID_COLUMNS[kind]
+        where = f"{kind}: {id_col} {df[id_col].iloc[row_no - 1]!r}, column {f.name!r} ({f.col.zh})"
+    else:
+        where = f"sheet {title!r}, row {row_no + 1}, column {f.name!r}"
+    return EncodingError(
+        f"{where}: the control character {char} in {exc.value!r} cannot be stored in an Excel "
+        "workbook (XML forbids it). Remove it from the data, or leave the workbook out with "
+        "formats=('gpkg', 'shp')."
+    )
+
+
+def _xl_row(ws, values) -> list:
+    """A row for ``ws.append``: every text a string cell (openpyxl would make ``=...`` a
+    formula and ``#N/A`` an error), neutralised (``=1+1`` → ``'=1+1``); numbers, dates and
+    empty cells as they are. Raises :class:`_IllegalText` for a text XML cannot hold."""
+    from openpyxl.cell.cell import Cell
+    from openpyxl.utils.exceptions import IllegalCharacterError
+
+    row = []
+    for position, value in enumerate(values):
+        if isinstance(value, str):
+            try:
+                cell = Cell(ws, value=neutralise(value))
+            except IllegalCharacterError:
+                raise _IllegalText(position, value) from None
+            cell.data_type = "s"
+            row.append(cell)
+        else:
+            row.append(value)
+    return row
+
+
 def _write_sheet(wb, title: str, kind: str, df: pd.DataFrame, fields: list[_Field], lang: str,
                  *, totals: bool) -> int:
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -789,9 +915,13 @@ def _write_sheet(wb, title: str, kind: str, df: pd.DataFrame, fields: list[_Fiel
     headers = [f.col.header_for(lang) for f in fields]
     columns = [_cell_values(df[f.name], f, lang) for f in fields]
     formats = [_number_format(f) for f in fields]
-    ws.append(headers)
-    for row in zip(*columns, strict=True):
-        ws.append(row)
+    row_no = 0  # 0: the header row
+    try:
+        ws.append(_xl_row(ws, headers))
+        for row_no, row in enumerate(zip(*columns, strict=True), start=1):  # noqa: B007
+            ws.append(_xl_row(ws, row))
+    except _IllegalText as exc:
+        raise _illegal_text_error(kind, title, df, fields, row_no, exc) from None
     n = len(df)
     total_row = None
     if totals:
@@ -801,7 +931,7 @@ def _write_sheet(wb, title: str, kind: str, df: pd.DataFrame, fields: list[_Fiel
             if j and f.col.additive and f.dtype in ("int", "float"):
                 value = df[f.name].sum(skipna=True)
                 total_row[j] = int(value) if f.dtype == "int" else float(value)
-        ws.append(total_row)
+        ws.append(_xl_row(ws, total_row))
     head_font, head_fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
     thin = Side(style="thin", color="808080")
     for cell in ws[1]:
@@ -929,6 +1059,8 @@ def export_bundle(
     overwrite: bool = False,
     mask_personal: bool = True,
     lang: Lang = "zh",
+    inputs=(),
+    interface: Interface = "python",
 ) -> Path:
     """Write the GIS and tender bundle of a plan: GeoPackage, shapefiles, Excel workbook.
 
@@ -958,13 +1090,20 @@ def export_bundle(
         Shapefile field names: the schema's ≤10-byte ASCII codes (``hh_cnt``), or the
         ≤5-character Chinese short names (``户数``; GBK/GB18030 only).
     overwrite : bool, default False
-        Replace an existing bundle at ``out_dir``. The old bundle is renamed away, the new
-        one renamed in, and only then the old one deleted.
+        Replace an existing bundle at ``out_dir``: only the entries its ``manifest.json``
+        lists (files spatialreno wrote) are replaced, any other file there is kept. The old
+        entries are renamed away, the new ones renamed in, and only then the old ones
+        deleted (put back if a rename fails).
     mask_personal : bool, default True
         Mask personal data (``party`` and columns like ID card / phone / person's name):
         ``张三`` → ``张*``. False writes them as they are (for the enforcement office only).
     lang : {"zh", "en"}, default "zh"
         Language of the workbook (sheet names, headers, coded values) and the dictionary.
+    inputs : iterable of paths, optional
+        Files the bundle is made from; ``out_dir`` may not be one of them, nor contain one
+        in an entry it would replace.
+    interface : {"python", "cli"}, default "python"
+        Whether refusal messages name Python arguments or command-line options.
 
     Returns
     -------
@@ -975,11 +1114,14 @@ def export_bundle(
     Raises
     ------
     EncodingError
-        A text the shapefile encoding cannot hold or that is over 254 bytes (names layer,
-        id and column, and the encoding to use), or Chinese field names with UTF-8.
+        A text the shapefile encoding cannot hold or a text of the data that is over 254
+        bytes (names layer, id and column, and the encoding to use), or Chinese field
+        names with UTF-8. spatialreno's own long texts are shortened instead.
+    OutputFolderError (an ExportError)
+        ``out_dir`` holds a bundle and ``overwrite`` is False, or holds files spatialreno
+        did not write, or is an input; raised before anything is written.
     ExportError
-        ``out_dir`` exists and ``overwrite`` is False, or writing failed; nothing partial
-        is left and an existing bundle is kept.
+        Writing failed; nothing partial is left and an existing bundle is kept.
     CRSError, SchemaError
         A layer without CRS, an unknown layer kind, or a layer that is not a GeoDataFrame.
 
@@ -1028,17 +1170,10 @@ def export_bundle(
             "field_names='code'."
         )
     target_crs = CRS.from_user_input(crs) if crs is not None else None
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not overwrite:
-        raise ExportError(
-            f"{out_dir} already exists; pass overwrite=True to replace it (the old bundle is "
-            "kept until the new one is complete)"
-        )
-    if out_dir.exists() and not _replaceable(out_dir):
-        raise ExportError(
-            f"{out_dir} exists and is not a spatialreno bundle (no {MANIFEST_NAME}); not "
-            "replacing it. Choose another out_dir or remove it yourself."
-        )
+    expected = [name for fmt, name in (("gpkg", GPKG_NAME), ("shp", SHP_DIR), ("xlsx", XLSX_NAME))
+                if fmt in formats]
+    folder = OutputFolder(out_dir, overwrite=overwrite, kind="bundle", expected=expected,
+                          inputs=inputs, interface=interface).check()
 
     # everything that can be refused is refused before a byte is written
     layers = _collect_layers(layers_or_plan)
@@ -1053,47 +1188,11 @@ def export_bundle(
                 raise ExportError(f"{kind}: {len(plans[kind])} columns; a shapefile holds 255")
             _check_text(kind, df, plans[kind], enc, field_names)
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        manifest = _write_all(tmp, prepared, plans, formats=formats, enc=enc, crs=target_crs,
-                              field_names=field_names, mask_personal=mask_personal, lang=lang)
-        (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, ensure_ascii=False, indent=2),
-                                         encoding="utf-8")
-        _move_into_place(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
-
-
-def _replaceable(path: Path) -> bool:
-    if not path.is_dir():
-        return False
-    if not any(path.iterdir()):
-        return True
-    try:
-        read_manifest(path)
-    except (ExportError, ValueError):
-        return False
-    return True
-
-
-def _move_into_place(tmp: Path, out_dir: Path) -> None:
-    """rename(tmp → out_dir); with an existing bundle: rename it away first, delete it last."""
-    old = None
-    if out_dir.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-        old.rmdir()
-        os.replace(out_dir, old)
-    try:
-        os.replace(tmp, out_dir)
-    except OSError as exc:
-        if old is not None:
-            os.replace(old, out_dir)
-        raise ExportError(f"could not move the bundle into {out_dir}: {exc}") from exc
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    with folder as tmp:
+        folder.manifest = _write_all(tmp, prepared, plans, formats=formats, enc=enc,
+                                     crs=target_crs, field_names=field_names,
+                                     mask_personal=mask_personal, lang=lang)
+    return Path(out_dir)
 
 
 def _write_all(tmp: Path, prepared, plans, *, formats, enc: _Encoding, crs, field_names: str,
@@ -1109,7 +1208,8 @@ def _write_all(tmp: Path, prepared, plans, *, formats, enc: _Encoding, crs, fiel
             shp_dir = tmp / SHP_DIR
             shp_dir.mkdir()
             for kind, (df, _) in prepared.items():
-                entries = _write_shapefiles(shp_dir, kind, df, plans[kind], enc)
+                entries = _write_shapefiles(shp_dir, kind, df, plans[kind], enc,
+                                            formats=formats, lang=lang)
                 shp_files[kind] = [Path(e["path"]).name for e in entries]
                 files.extend(entries)
         dictionary = _dictionary(plans, shp_files, formats, lang)
@@ -1117,7 +1217,7 @@ def _write_all(tmp: Path, prepared, plans, *, formats, enc: _Encoding, crs, fiel
         if "shp" in formats:
             for name, table in ((DICTIONARY_CSV, _localised(dictionary, lang)),
                                 (VOCABULARY_CSV, vocabulary)):
-                table.to_csv(tmp / SHP_DIR / name, index=False, encoding="utf-8-sig")
+                write_csv(table, tmp / SHP_DIR / name)  # neutralised for spreadsheets
                 files.append({"path": f"{SHP_DIR}/{name}", "format": "csv", "rows": len(table),
                               "bytes": (tmp / SHP_DIR / name).stat().st_size})
         if "gpkg" in formats:

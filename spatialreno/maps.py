@@ -22,11 +22,27 @@ What "offline" and "safe" mean here:
   the installed ``django-js-lib-leaflet`` package and inlined with its images as
   ``data:`` URIs; the rest is our own small runtime (:mod:`spatialreno._mapassets`). With
   ``basemap="none"`` (the default) the saved HTML requests nothing at all.
-* Attribute values never pass through ``innerHTML``: the runtime builds tooltips, popups,
-  labels, search results and the legend with ``textContent``. The data is embedded as JSON
-  with ``<``, ``>`` and ``&`` escaped as ``\\u003c``..., so ``</script>`` in a name cannot
-  end the script. Layer names (which Leaflet's layer control inserts as HTML) and the page
-  title are escaped with :func:`html.escape`.
+* No template engine ever sees data. folium/branca render an element's Jinja2 macro and
+  then parse the *result* as a template once more, so a ``{{ ... }}`` or ``{% ... %}``
+  inside embedded text would run as Python (or break the render). spatialreno's elements
+  (setup and note, legend, data layers, the initial fit, tile layers) therefore write
+  their script in plain Python and add it to the page verbatim. The one piece of our text
+  that folium's :class:`folium.LayerControl` template receives is a layer name, and it is
+  given as HTML with ``<``, ``>``, ``&``, quotes, ``{`` and ``}`` as entities: it holds no
+  template syntax and no markup, and the control shows it literally.
+* Attribute values (names, streets, ids, codes, package ids, statuses, types, levels, any
+  value a popup, tooltip, label, legend or the search box shows) reach the page only as
+  JSON inside a ``<script>``, with ``<``, ``>``, ``&`` and U+2028/U+2029 escaped as
+  ``\\u003c``..., so ``</script>`` in a name cannot end the script; the runtime builds
+  every piece of text with ``textContent``, never ``innerHTML``.
+* Options are text too: ``title=``, layer names (``name=``) and ``attr=`` (the
+  attribution of a custom tile service, which Leaflet inserts as HTML) are written as HTML
+  text with the same entities, so each is shown as the literal text given. The only
+  attribution markup passed on is our own (the 天地图 link) and xyzservices' for its named
+  providers (``"osm"``, ``"gaode"``, a ``TileProvider`` without ``attr=``).
+* Not covered: folium elements that a caller adds to the map (a ``folium.Marker`` with a
+  ``folium.Popup``, a ``folium.TileLayer``) are rendered by folium as usual; what the caller
+  puts in them is the caller's own template.
 * Geometry is simplified in metres (``simplify_m``, topology-preserving) and coordinates
   are rounded to 6 decimals (≈0.1 m) for display only; properties are trimmed to what is
   shown.
@@ -60,8 +76,8 @@ import numpy as np
 import pandas as pd
 import shapely
 import xyzservices
-from branca.element import Element, Figure, MacroElement
-from folium.template import Template
+from branca.element import Element, Figure
+from folium.utilities import camelize
 
 from . import _mapassets, schema
 from .errors import ConfigError, CRSError, DataError, ExportError, SpatialRenoWarning
@@ -366,7 +382,8 @@ def _state(m: folium.Map) -> dict:
 
 
 class _Raw(Element):
-    """A header fragment rendered verbatim (no Jinja parsing of Leaflet's source)."""
+    """Text rendered verbatim: no template engine parses it (Leaflet's source, our runtime,
+    and every script spatialreno writes)."""
 
     def __init__(self, text: str):
         super().__init__()
@@ -375,6 +392,39 @@ class _Raw(Element):
 
     def render(self, **kwargs) -> str:
         return self.text
+
+
+def _html_text(text) -> str:
+    """``text`` as HTML that shows it literally: ``<``, ``>``, ``&`` and quotes become
+    entities, and so do ``{`` and ``}`` (no Jinja2 syntax is possible without them) and
+    U+2028/U+2029. For the page title, the tile attribution and layer names: Leaflet
+    inserts attributions and layer-control names as HTML, and folium's ``LayerControl``
+    script is parsed as a Jinja2 template once more."""
+    return (
+        html.escape(str(text), quote=True)
+        .replace("{", "&#123;")
+        .replace("}", "&#125;")
+        .replace("\u2028", "&#8232;")
+        .replace("\u2029", "&#8233;")
+    )
+
+
+def _js_options(options: dict) -> str:
+    """A Leaflet options object as script text (JSON values, escaped for ``<script>``)."""
+    items = "".join(
+        f"  {json.dumps(camelize(k))}: {_escape_script_text(json.dumps(v, allow_nan=False))},\n"
+        for k, v in options.items()
+    )
+    return "{\n" + items + "}"
+
+
+def _add_script(element: Element, text: str) -> None:
+    """Add ``text`` to the page's script verbatim, keyed by ``element`` (rendering twice
+    replaces it)."""
+    figure = element.get_root()
+    if not isinstance(figure, Figure):
+        raise DataError("a spatialreno layer can only be rendered inside a folium Map/Figure")
+    figure.script.add_child(_Raw(text), name=element.get_name())
 
 
 def _add_runtime(figure) -> None:
@@ -425,7 +475,8 @@ class ReviewMap(folium.Map):
         super().__init__(location=location, zoom_start=zoom_start, **kwargs)
         st = _state(self)
         st["lang"] = lang
-        self.get_root().title = html.escape(title if title is not None else _TEXT[lang]["title"])
+        # the Figure's template inserts the title as a value (never parsed again)
+        self.get_root().title = _html_text(title if title is not None else _TEXT[lang]["title"])
         self.add_child(_Setup(scale=scale), name="spatialreno_setup")
 
     def render(self, **kwargs):
@@ -446,19 +497,28 @@ class ReviewMap(folium.Map):
         super().render(**kwargs)
 
 
-class _Setup(MacroElement):
-    """Scale bar, the 'no basemap' background and the datum note."""
+class _ScriptElement(Element):
+    """An element whose script spatialreno writes in Python and adds verbatim.
 
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        spatialreno.setup({{ this._parent.get_name() }}, {{ this.options() }});
-        {%- if this.note() %}
-        spatialreno.note({{ this._parent.get_name() }}, {{ this.note() }}, "bottomleft");
-        {%- endif %}
-        {% endmacro %}
-        """
-    )
+    folium's ``MacroElement`` renders its macro and then wraps the result in a new
+    ``Element``, which branca parses as a Jinja2 template once more, so any ``{{ }}`` or
+    ``{% %}`` in embedded data would run. These elements never go through a template.
+    """
+
+    def script(self) -> str:  # pragma: no cover - overridden
+        return ""
+
+    def render(self, **kwargs):
+        _add_runtime(self.get_root())
+        text = self.script()
+        if text:
+            _add_script(self, text)
+        for child in self._children.values():
+            child.render(**kwargs)
+
+
+class _Setup(_ScriptElement):
+    """Scale bar, the 'no basemap' background and the datum note."""
 
     def __init__(self, scale: bool = True):
         super().__init__()
@@ -473,22 +533,15 @@ class _Setup(MacroElement):
         text = _state(self._parent)["note"]
         return _script_json(text) if text else ""
 
-    def render(self, **kwargs):
-        _add_runtime(self.get_root())
-        super().render(**kwargs)
+    def script(self) -> str:
+        parent = self._parent.get_name()
+        out = f"spatialreno.setup({parent}, {self.options()});\n"
+        if self.note():
+            out += f'spatialreno.note({parent}, {self.note()}, "bottomleft");\n'
+        return out
 
 
-class _Legend(MacroElement):
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        {%- if this.payload() %}
-        spatialreno.legend({{ this._parent.get_name() }}, {{ this.payload() }});
-        {%- endif %}
-        {% endmacro %}
-        """
-    )
-
+class _Legend(_ScriptElement):
     _ORDER = ("packages", "compounds", "illegal", "gas", "barriers", "admin")
 
     def __init__(self):
@@ -503,25 +556,21 @@ class _Legend(MacroElement):
         text = _TEXT[st["lang"]]
         return _script_json({"title": text["legend"], "sections": sections})
 
-    def render(self, **kwargs):
-        _add_runtime(self.get_root())
-        super().render(**kwargs)
+    def script(self) -> str:
+        payload = self.payload()
+        if not payload:
+            return ""
+        return f"spatialreno.legend({self._parent.get_name()}, {payload});\n"
 
 
 class _DataLayer(folium.map.Layer):
-    """One spatialreno layer: compact GeoJSON plus display spec, drawn by the runtime."""
+    """One spatialreno layer: compact GeoJSON plus display spec, drawn by the runtime.
 
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = spatialreno.layer({{ this._parent.get_name() }}, {{ this.payload }});
-        {% endmacro %}
-        """
-    )
+    A folium ``Layer`` (so ``LayerControl`` and ``get_bounds`` see it) whose script is
+    written verbatim instead of through a template (see :class:`_ScriptElement`)."""
 
     def __init__(self, payload: str, *, kind: str, name: str, show: bool, bounds, n: int):
-        # Leaflet's layer control inserts names as HTML: escape them
-        super().__init__(name=html.escape(name), overlay=True, control=True, show=show)
+        super().__init__(name=_html_text(name), overlay=True, control=True, show=show)
         self._name = "SpatialRenoLayer"
         self.kind = kind
         self.payload = payload
@@ -535,25 +584,50 @@ class _DataLayer(folium.map.Layer):
 
     def render(self, **kwargs):
         _add_runtime(self.get_root())
-        super().render(**kwargs)
+        name, parent = self.get_name(), self._parent.get_name()
+        text = f"var {name} = spatialreno.layer({parent}, {self.payload});\n"
+        if self.show:
+            text += f"{name}.addTo({parent});\n"
+        _add_script(self, text)
+        for child in self._children.values():
+            child.render(**kwargs)
 
 
-class _Fit(MacroElement):
+class _TileLayer(folium.TileLayer):
+    """A :class:`folium.TileLayer` whose script is written verbatim (the URL and the
+    attribution never reach a template). ``attr`` is the user's text and is shown
+    literally (Leaflet inserts attributions as HTML, so it is escaped); ``html_attr`` is
+    our own or xyzservices' attribution markup, used as is."""
+
+    def __init__(self, tiles, *, attr: str | None = None, html_attr: str | None = None,
+                 **kwargs):
+        if attr is not None:
+            attr = _html_text(attr)
+        super().__init__(tiles, attr=attr or html_attr, **kwargs)
+        self.layer_name = _html_text(self.tile_name)
+
+    def render(self, **kwargs):
+        name, parent = self.get_name(), self._parent.get_name()
+        text = (f"var {name} = L.tileLayer(\n{_script_json(self.tiles)},\n"
+                f"{_js_options(self.options)}\n);\n")
+        if self.show:
+            text += f"{name}.addTo({parent});\n"
+        _add_script(self, text)
+        for child in self._children.values():
+            child.render(**kwargs)
+
+
+class _Fit(_ScriptElement):
     """Fit the view to the data at once (no zoom animation on opening)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        {{ this._parent.get_name() }}.fitBounds({{ this.bounds|tojson }},
-            {padding: [16, 16], maxZoom: 18, animate: false});
-        {% endmacro %}
-        """
-    )
 
     def __init__(self, bounds):
         super().__init__()
         self._name = "SpatialRenoFit"
-        self.bounds = bounds
+        self.bounds = [[float(v) for v in corner] for corner in bounds]
+
+    def script(self) -> str:
+        return (f"{self._parent.get_name()}.fitBounds({json.dumps(self.bounds, allow_nan=False)},"
+                "\n    {padding: [16, 16], maxZoom: 18, animate: false});\n")
 
 
 def _register(m: folium.Map, layer: _DataLayer, legend: dict | None) -> None:
@@ -1283,7 +1357,7 @@ def add_admin_layer(
 @dataclass(frozen=True)
 class _Basemap:
     datum: str
-    layers: tuple[Callable[[], folium.TileLayer], ...]
+    layers: tuple[Callable[[], _TileLayer], ...]
     note: str | None = None
 
 
@@ -1293,7 +1367,7 @@ def _resolve_basemap(basemap, *, tianditu_key, attr, lang) -> _Basemap:
         return _Basemap("wgs84", ())
     if isinstance(basemap, xyzservices.TileProvider):
         provider = basemap
-        return _Basemap("wgs84", (lambda: folium.TileLayer(provider, attr=attr),))
+        return _Basemap("wgs84", (lambda: _TileLayer(provider, attr=attr),))
     if not isinstance(basemap, str):
         raise ConfigError(
             f"`basemap` must be one of {', '.join(map(repr, BASEMAPS))}, an XYZ URL template "
@@ -1314,14 +1388,14 @@ def _resolve_basemap(basemap, *, tianditu_key, attr, lang) -> _Basemap:
             )
 
         def _vec():
-            return folium.TileLayer(
-                _TIANDITU_URL.format(layer="vec", key=key), attr=_TIANDITU_ATTR,
+            return _TileLayer(
+                _TIANDITU_URL.format(layer="vec", key=key), html_attr=_TIANDITU_ATTR,
                 name=text["tianditu_vec"], subdomains="01234567", max_zoom=20,
                 max_native_zoom=18, overlay=False)
 
         def _cva():
-            return folium.TileLayer(
-                _TIANDITU_URL.format(layer="cva", key=key), attr=_TIANDITU_ATTR,
+            return _TileLayer(
+                _TIANDITU_URL.format(layer="cva", key=key), html_attr=_TIANDITU_ATTR,
                 name=text["tianditu_cva"], subdomains="01234567", max_zoom=20,
                 max_native_zoom=18, overlay=True)
 
@@ -1329,15 +1403,15 @@ def _resolve_basemap(basemap, *, tianditu_key, attr, lang) -> _Basemap:
     if basemap == "gaode":
         return _Basemap(
             "gcj02",
-            (lambda: folium.TileLayer(xyzservices.providers.Gaode.Normal, name=text["gaode"],
-                                      max_zoom=20, max_native_zoom=19),),
+            (lambda: _TileLayer(xyzservices.providers.Gaode.Normal, name=text["gaode"],
+                                max_zoom=20, max_native_zoom=19),),
             note=text["gcj_note"],
         )
     if basemap == "osm":
         return _Basemap(
             "wgs84",
-            (lambda: folium.TileLayer("OpenStreetMap", name=text["osm"], max_zoom=20,
-                                      max_native_zoom=19),),
+            (lambda: _TileLayer("OpenStreetMap", name=text["osm"], max_zoom=20,
+                                max_native_zoom=19),),
         )
     if all(token in basemap for token in ("{z}", "{x}", "{y}")):
         if not attr:
@@ -1346,8 +1420,8 @@ def _resolve_basemap(basemap, *, tianditu_key, attr, lang) -> _Basemap:
                 "attr='市规划院内网底图'."
             )
         url = basemap
-        return _Basemap("wgs84", (lambda: folium.TileLayer(url, attr=attr,
-                                                           name=text["custom"], max_zoom=20),))
+        return _Basemap("wgs84", (lambda: _TileLayer(url, attr=attr, name=text["custom"],
+                                                     max_zoom=20),))
     raise ConfigError(
         f"`basemap` must be one of {', '.join(map(repr, BASEMAPS))} or an XYZ URL template "
         f"containing {{z}}, {{x}} and {{y}} (with `attr=`), got {basemap!r}."
@@ -1497,11 +1571,12 @@ def explore_packages(
     tianditu_key : str, optional
         Browser-side Tianditu key; it ends up in the HTML.
     attr : str, optional
-        Attribution for a custom tile URL.
+        Attribution for a custom tile URL, shown as the literal text given (it is not
+        HTML: ``<a>`` or ``&copy;`` appear as typed).
     lang : {"zh", "en"}, default "zh"
         Language of labels, legend, popups and the search box.
     title : str, optional
-        Page title (default 老旧小区改造片区审查图).
+        Page title (default 老旧小区改造片区审查图), literal text.
     simplify_m : float, default 0.5
         Display simplification tolerance in metres (0: none).
     gap_m : float, default 10.0

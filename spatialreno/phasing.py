@@ -52,6 +52,7 @@ __all__ = [
     "progress_summary",
     "format_report",
     "TIE_VALUE",
+    "NODE_LIMIT",
 ]
 
 #: Value added to every package's priority in the phasing objective, so that a package
@@ -218,29 +219,41 @@ def _budgets(budgets, start_year) -> tuple[list[int], list[int], list[str]]:
     return [y for y, _ in items], [int(round(float(v) * _FEN)) for _, v in items], notes
 
 
-def _solve(values: np.ndarray, A, ub: np.ndarray, time_limit: float) -> tuple[np.ndarray, bool]:
+#: Branch-and-bound node budget per phasing MILP (a count, so the plan does not depend on
+#: how busy the machine is). The yearly knapsacks close in a few nodes; the global programme
+#: on a few hundred packages may reach it, and then keeps the best plan found, with a warning.
+NODE_LIMIT = 20_000
+
+
+def _solve(values: np.ndarray, A, ub: np.ndarray, time_limit: float | None,
+           node_limit: int | None = NODE_LIMIT) -> tuple[np.ndarray, bool]:
     """Maximise values·x, A x ≤ ub, x binary. Returns (x as bool, proven optimal)."""
     nvar = len(values)
     if nvar == 0:
         return np.zeros(0, dtype=bool), True
+    options: dict[str, object] = {"mip_rel_gap": 0.0, "presolve": True}
+    if node_limit is not None:
+        options["node_limit"] = int(node_limit)
+    if time_limit is not None:  # only when the caller asked for a wall clock
+        options["time_limit"] = float(time_limit)
     with quiet_stdout():
         res = milp(
             c=-values,
             constraints=LinearConstraint(A, -np.inf, ub),
             integrality=np.ones(nvar),
             bounds=Bounds(0, 1),
-            options={"mip_rel_gap": 0.0, "time_limit": time_limit, "presolve": True},
+            options=options,
         )
     if res.x is None:
         return np.zeros(nvar, dtype=bool), False
     return res.x > 0.5, res.status == 0
 
 
-def _knapsack(values, costs, budget, time_limit) -> tuple[np.ndarray, bool]:
+def _knapsack(values, costs, budget, time_limit, node_limit=NODE_LIMIT) -> tuple[np.ndarray, bool]:
     if costs.sum() <= budget:
         return np.ones(len(costs), dtype=bool), True
     A = sparse.csr_array(costs.astype("float64")[None, :])
-    return _solve(values, A, np.array([budget], dtype="float64"), time_limit)
+    return _solve(values, A, np.array([budget], dtype="float64"), time_limit, node_limit)
 
 
 def assign_phases(
@@ -252,7 +265,8 @@ def assign_phases(
     budget_column: str | None = None,
     method: Literal["yearly", "global"] = "yearly",
     discount: float = 0.9,
-    time_limit: float = 60.0,
+    time_limit: float | None = None,
+    node_limit: int = NODE_LIMIT,
 ):
     """Give every package a plan year under yearly budgets, by priority.
 
@@ -269,7 +283,8 @@ def assign_phases(
       ``Σ (priority + TIE_VALUE) × discount**(year − first year)``, so urgent packages go
       early and the whole horizon is used. Optimal over all years, but proving it is slow
       beyond a few dozen packages (50 packages × 5 years took 5–12 s, 200 × 5 hit a 60 s
-      limit); when ``time_limit`` is reached the best plan found is used, with a warning.
+      limit); when ``node_limit`` (or an explicit ``time_limit``) is reached the best plan
+      found is used, with a warning.
 
     Parameters
     ----------
@@ -291,9 +306,13 @@ def assign_phases(
     method : {"yearly", "global"}, default "yearly"
     discount : float, default 0.9
         Weight of a year relative to the year before (global method only), in (0, 1].
-    time_limit : float, default 60
-        Seconds per MILP; when reached, the best plan found is used and a warning says it is
-        not proven optimal.
+    time_limit : float, optional
+        Opt-in wall-clock limit in seconds per MILP (the plan may then depend on the
+        machine's load). Default none.
+    node_limit : int, default ``NODE_LIMIT`` (20,000)
+        Branch-and-bound nodes per MILP, a count: the same input gives the same plan on an
+        idle or a busy machine. When a limit is reached, the best plan found is used and a
+        warning says it is not proven optimal.
 
     Returns
     -------
@@ -327,6 +346,12 @@ def assign_phases(
     _check_frame(packages, stage, "packages")
     if method not in ("global", "yearly"):
         raise ConfigError(f"method: expected 'global' or 'yearly', got {method!r}")
+    if isinstance(node_limit, bool) or not isinstance(node_limit, int | np.integer) or node_limit < 1:
+        raise ConfigError(f"node_limit: expected a whole number ≥ 1, got {node_limit!r}")
+    if time_limit is not None and (isinstance(time_limit, bool)
+                                   or not isinstance(time_limit, int | float)
+                                   or not math.isfinite(time_limit) or time_limit <= 0):
+        raise ConfigError(f"time_limit: expected seconds > 0 or None, got {time_limit!r}")
     if not (isinstance(discount, int | float) and 0 < discount <= 1):
         raise ConfigError(f"discount: expected a number in (0, 1], got {discount!r}")
     years, budget_fen, notes = _budgets(budgets, start_year)
@@ -372,7 +397,7 @@ def assign_phases(
             cols = np.concatenate([np.arange(nvar), np.arange(nvar)])
             A = sparse.csr_array((data, (rows, cols)), shape=(n + nyears, nvar))
             ub = np.concatenate([np.ones(n), B.astype("float64")])
-            x, optimal = _solve(v, A, ub, time_limit)
+            x, optimal = _solve(v, A, ub, time_limit, node_limit)
             plan[pk[x]] = yr[x]
     else:
         left = known.copy()
@@ -380,7 +405,7 @@ def assign_phases(
             cand = np.flatnonzero(left & (cost <= B[t]))
             if not len(cand):
                 continue
-            x, ok = _knapsack(value[cand], cost[cand], B[t], time_limit)
+            x, ok = _knapsack(value[cand], cost[cand], B[t], time_limit, node_limit)
             optimal &= ok
             plan[cand[x]] = t
             left[cand[x]] = False
@@ -432,7 +457,8 @@ def assign_phases(
     }
     if not optimal:
         warnings.warn(
-            f"{stage}: the plan is feasible but not proven optimal (time_limit={time_limit} s)",
+            f"{stage}: the plan is feasible but not proven optimal (node_limit={node_limit}"
+            + (f", time_limit={time_limit} s)" if time_limit is not None else ")"),
             SpatialRenoWarning, stacklevel=2,
         )
     unphased = out.index[plan < 0]

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import copy
 import html
+import math
 import os
-import shutil
-import tempfile
 import tomllib
 import warnings
 from collections.abc import Mapping
@@ -33,6 +32,8 @@ import geopandas as gpd
 import pandas as pd
 
 from . import schema
+from ._cells import write_csv
+from ._outdir import OutputFolder, atomic_write_bytes
 from .errors import ConfigError, SpatialRenoWarning
 from .io import split_layer_spec
 
@@ -112,48 +113,225 @@ def _merge_config(user: Mapping[str, Any], *, source: str = "config") -> dict[st
                 )
             cfg[section][key] = copy.deepcopy(value)
     _check_config(cfg, source)
+    for section, key in (("inputs", "crs"), ("inputs", "to_crs"), ("inputs", "encoding"),
+                         ("inputs", "id_column"), ("map", "tianditu_key")):
+        if cfg[section][key] == "":  # TOML has no null: "" means unset
+            cfg[section][key] = None
     return cfg
 
 
+#: plausible calendar years for a renovation programme (fixed, not the clock's year, so a
+#: config that loads today loads next year too)
+YEAR_RANGE = (1949, 2100)
+
+_CHOICES = {
+    ("adjacency", "rule"): ("rook", "queen"),
+    ("adjacency", "boundary_policy"): ("forbid", "mark", "ignore"),
+    ("packages", "objective"): ("fewest", "balanced"),
+    ("packages", "method"): ("auto", "exact", "heuristic"),
+    ("packages", "on_infeasible"): ("raise", "report"),
+    ("inputs", "engine"): ("pyogrio", "fiona"),
+    ("map", "lang"): ("zh", "en"),
+    ("export", "field_names"): ("code", "chinese"),
+}
+_FORMATS = ("gpkg", "shp", "xlsx")
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
 def _check_config(cfg: dict, source: str) -> None:
-    choices = {
-        ("adjacency", "rule"): ("rook", "queen"),
-        ("adjacency", "boundary_policy"): ("forbid", "mark", "ignore"),
-        ("packages", "objective"): ("fewest", "balanced"),
-        ("packages", "method"): ("auto", "exact", "heuristic"),
-        ("packages", "on_infeasible"): ("raise", "report"),
-        ("inputs", "engine"): ("pyogrio", "fiona"),
-        ("map", "lang"): ("zh", "en"),
-        ("export", "field_names"): ("code", "chinese"),
-    }
-    for (section, key), allowed in choices.items():
+    """Type- and range-check every key; all problems in one ConfigError, one line each."""
+    problems: list[str] = []
+
+    def bad(key: str, value, expected: str) -> None:
+        problems.append(f"{key} = {value!r}: expected {expected}")
+
+    def number(section, key, *, lo=0.0, lo_open=False, optional=False, unit=""):
+        v = cfg[section][key]
+        if v is None and optional:
+            return
+        ok = _is_number(v) and math.isfinite(v) and (v > lo if lo_open else v >= lo)
+        if not ok:
+            bad(f"{section}.{key}", v, f"a finite number {'>' if lo_open else '≥'} {lo:g}"
+                + (f" ({unit})" if unit else "") + (" or leave it unset" if optional else ""))
+
+    def year(key, v) -> bool:
+        if isinstance(v, str) and v.strip().isdigit():
+            v = int(v)
+        if not (isinstance(v, int) and not isinstance(v, bool)
+                and YEAR_RANGE[0] <= v <= YEAR_RANGE[1]):
+            bad(key, v, f"a year from {YEAR_RANGE[0]} to {YEAR_RANGE[1]}")
+            return False
+        return True
+
+    def text(section, key, *, optional=True):
+        v = cfg[section][key]
+        if (v is None or v == "") and optional:  # TOML has no null: "" means unset
+            return
+        if not isinstance(v, str | os.PathLike) or (isinstance(v, str) and not v.strip()):
+            bad(f"{section}.{key}", v, "a text value" + (" or leave it unset" if optional else ""))
+
+    def boolean(section, key):
+        v = cfg[section][key]
+        if not isinstance(v, bool):
+            bad(f"{section}.{key}", v, "true or false")
+
+    def crs(section, key):
+        v = cfg[section][key]
+        if v is None or v == "":
+            return
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError as _PyprojCRSError
+
+        try:
+            CRS.from_user_input(v)
+        except (_PyprojCRSError, TypeError, ValueError):
+            bad(f"{section}.{key}", v, "a CRS such as 'EPSG:4547' (CGCS2000 / 3-degree "
+                "Gauss-Kruger CM 114E) or 'EPSG:4490'")
+
+    def codec(section, key, *, optional=True):
+        v = cfg[section][key]
+        if (v is None or v == "") and optional:
+            return
+        import codecs
+
+        try:
+            codecs.lookup(v)
+        except (LookupError, TypeError):
+            bad(f"{section}.{key}", v, "a text encoding such as 'GBK', 'GB18030' or 'UTF-8'")
+
+    for (section, key), allowed in _CHOICES.items():
         if cfg[section][key] not in allowed:
-            raise ConfigError(
-                f"{source}: {section}.{key} = {cfg[section][key]!r}; expected one of "
-                f"{', '.join(map(repr, allowed))}"
-            )
+            bad(f"{section}.{key}", cfg[section][key], "one of " + ", ".join(map(repr, allowed)))
+
+    # [inputs]
+    for kind in LAYER_KINDS:
+        v = cfg["inputs"][kind]
+        if v is not None and not isinstance(v, str | os.PathLike) and not hasattr(v, "geometry"):
+            bad(f"inputs.{kind}", v, "a file path (or a GeoDataFrame from Python)")
+    crs("inputs", "crs")
+    crs("inputs", "to_crs")
+    codec("inputs", "encoding")
+    text("inputs", "id_column")
+
+    # [adjacency]
+    number("adjacency", "tolerance_m", unit="metres")
     tol = cfg["adjacency"]["tolerance_m"]
-    if not isinstance(tol, int | float) or tol < 0:
-        raise ConfigError(f"{source}: adjacency.tolerance_m = {tol!r}; expected a number ≥ 0 (metres)")
-    limits = cfg["packages"]["limits"]
+    if _is_number(tol) and math.isfinite(tol) and tol > 500:
+        bad("adjacency.tolerance_m", cfg["adjacency"]["tolerance_m"],
+            "at most 500 metres (compounds that far apart are not neighbours)")
+    boolean("adjacency", "use_barriers")
+    text("adjacency", "boundary")
+
+    # [packages]
+    pk = cfg["packages"]
+    limits = pk["limits"]
     if not isinstance(limits, Mapping) or not limits:
-        raise ConfigError(f"{source}: packages.limits must be a table like {{compounds = [2, 8]}}")
+        bad("packages.limits", limits, "a table like {compounds = [2, 8]}")
+        limits = {}
     for name, bounds in limits.items():
+        key = f"packages.limits.{name}"
         if not (isinstance(bounds, list | tuple) and len(bounds) == 2):
-            raise ConfigError(
-                f"{source}: packages.limits.{name} = {bounds!r}; expected [min, max] "
-                "(use a very large max, or leave the attribute out, for no bound)"
-            )
+            bad(key, bounds, "[min, max] (leave a bound out with an empty string \"\", or "
+                "leave the attribute out, for no bound)")
+            continue
+        lo, hi = (None if b in (None, "", "none") else b for b in bounds)
+        ok = True
+        for which, b in (("min", lo), ("max", hi)):
+            if b is None:
+                continue
+            if not (_is_number(b) and math.isfinite(b) and b >= 0):
+                bad(key, list(bounds), f"a {which} that is a finite number ≥ 0")
+                ok = False
+                break
+            if name == "compounds" and b != int(b):
+                bad(key, list(bounds), "whole numbers of compounds")
+                ok = False
+                break
+        if not ok:
+            continue
+        if lo is not None and hi is not None and lo > hi:
+            bad(key, list(bounds), "min ≤ max")
+        elif hi is not None and hi == 0:
+            bad(key, list(bounds), "a max > 0 (no package could hold a compound)")
+    tp = pk["target_packages"]
+    if tp is not None and not (isinstance(tp, int) and not isinstance(tp, bool) and tp >= 1):
+        bad("packages.target_packages", tp, "a whole number ≥ 1 or leave it unset")
+    number("packages", "time_limit_s", lo=0.0, lo_open=True, optional=True, unit="seconds")
+    seed = pk["seed"]
+    if not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
+        bad("packages.seed", seed, "a whole number ≥ 0")
+    locked = pk["locked"]
+    if not isinstance(locked, Mapping) or not all(
+            isinstance(k, str | int) and isinstance(v, str | int) and str(v).strip()
+            for k, v in locked.items()):
+        bad("packages.locked", locked, 'a table of compound id = "package label"')
+    for key in ("must_link", "cannot_link"):
+        pairs = pk[key]
+        if not isinstance(pairs, list | tuple) or not all(
+                isinstance(p, list | tuple) and len(p) == 2
+                and all(isinstance(x, str | int) and str(x) for x in p) for p in pairs):
+            bad(f"packages.{key}", pairs, 'a list of id pairs like [["C-1", "C-2"]]')
+
+    # [overlay]
+    number("overlay", "max_distance_m", unit="metres")
+    number("overlay", "min_fire_lane_m", unit="metres")
+    if cfg["overlay"]["as_of_year"] is not None:
+        year("overlay.as_of_year", cfg["overlay"]["as_of_year"])
+
+    # [costs], [funding]
+    for section, key in (("costs", "rates"), ("funding", "shares")):
+        v = cfg[section][key]
+        if v is not None and not isinstance(v, str | os.PathLike | Mapping) \
+                and not hasattr(v, "unit_costs") and not hasattr(v, "shares"):
+            bad(f"{section}.{key}", v, "a TOML file path or an inline table")
+
+    # [phasing]
     budgets = cfg["phasing"]["budgets"]
     if not isinstance(budgets, Mapping):
-        raise ConfigError(f"{source}: phasing.budgets must be a table of year = 万元")
-    for year, amount in budgets.items():
-        try:
-            int(year)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{source}: phasing.budgets key {year!r} is not a year") from None
-        if not isinstance(amount, int | float) or amount < 0:
-            raise ConfigError(f"{source}: phasing.budgets.{year} = {amount!r}; expected 万元 ≥ 0")
+        bad("phasing.budgets", budgets, "a table of year = 万元")
+        budgets = {}
+    for y, amount in budgets.items():
+        year(f"phasing.budgets key {y!r}", y)
+        if not (_is_number(amount) and math.isfinite(amount) and amount >= 0):
+            bad(f"phasing.budgets.{y}", amount, "万元 as a finite number ≥ 0")
+    weights = cfg["phasing"]["weights"]
+    if weights is not None:
+        if not isinstance(weights, Mapping):
+            bad("phasing.weights", weights, "a table of criterion = weight")
+        else:
+            for k, w in weights.items():
+                if not (_is_number(w) and math.isfinite(w) and w >= 0):
+                    bad(f"phasing.weights.{k}", w, "a finite number ≥ 0")
+
+    # [map]
+    bm = cfg["map"]["basemap"]
+    if not (isinstance(bm, str) and (bm in ("none", "tianditu", "gaode", "osm")
+                                     or all(t in bm for t in ("{z}", "{x}", "{y}")))):
+        bad("map.basemap", bm, "'none', 'tianditu', 'gaode', 'osm' or an XYZ URL template "
+            "with {z}, {x} and {y}")
+    text("map", "tianditu_key")
+
+    # [export]
+    text("export", "out_dir")
+    formats = cfg["export"]["formats"]
+    if isinstance(formats, str):
+        formats = [formats]
+    if not (isinstance(formats, list | tuple) and formats
+            and all(f in _FORMATS for f in formats)):
+        bad("export.formats", cfg["export"]["formats"],
+            "a list of " + ", ".join(map(repr, _FORMATS)))
+    codec("export", "encoding", optional=False)
+    crs("export", "crs")
+    boolean("export", "mask_personal")
+
+    if problems:
+        n = len(problems)
+        head = ("" if source == "config" else f"{source}: ") + \
+            f"{n} config problem{'s' if n > 1 else ''}"
+        raise ConfigError(head + ":\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 def _limits_from_config(limits: Mapping[str, Any]) -> dict[str, tuple]:
@@ -637,39 +815,47 @@ class Plan:
         opts.update(kwargs)
         return export_bundle(self.export_layers(), out_dir, **opts)
 
-    def write_outputs(self, out_dir, *, overwrite: bool = False) -> Path:
-        """Write everything for the review: ``review_map.html``, ``bundle/`` (GeoPackage,
-        shapefiles, workbook), ``audit.csv``, ``violations.csv`` and ``summary.txt``.
+    #: the top-level entries :meth:`write_outputs` writes (besides ``manifest.json``)
+    OUTPUT_ENTRIES = ("review_map.html", "bundle", "audit.csv", "violations.csv", "summary.txt")
 
-        Written into a temporary folder beside ``out_dir`` and moved into place at the end.
+    def output_folder(self, out_dir, *, overwrite: bool = False,
+                      interface: str = "python") -> OutputFolder:
+        """The checked output folder of :meth:`write_outputs`; call it before :meth:`run` to
+        refuse a bad ``out_dir`` before any work (the command line does).
+
+        Raises :class:`~spatialreno.errors.OutputFolderError` when ``out_dir`` is an input
+        file, holds an input that would be replaced, is a non-empty folder spatialreno did not
+        write, or holds earlier outputs and ``overwrite`` is False."""
+        return OutputFolder(out_dir, overwrite=overwrite, inputs=self.inputs.values(),
+                            kind="outputs", expected=self.OUTPUT_ENTRIES,
+                            interface=interface).check()
+
+    def write_outputs(self, out_dir, *, overwrite: bool = False,
+                      interface: str = "python") -> Path:
+        """Write everything for the review: ``review_map.html``, ``bundle/`` (GeoPackage,
+        shapefiles, workbook), ``audit.csv``, ``violations.csv`` and ``summary.txt``, plus a
+        ``manifest.json`` listing them.
+
+        Nothing that spatialreno did not write is ever deleted: ``overwrite=True`` replaces
+        only the entries of an earlier run's manifest, and other files in the folder stay.
+        The outputs are written into a hidden staging folder and renamed into place at the
+        end (rolled back if that fails), so a failure leaves the previous outputs as they
+        were. ``interface="cli"`` makes refusals name command-line options.
         """
         from .maps import save_map
 
         self._require_run()
-        out_dir = Path(out_dir)
-        if out_dir.exists() and not overwrite:
-            raise ConfigError(f"{out_dir} exists; pass overwrite=True (--overwrite) to replace it")
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-        try:
+        folder = self.output_folder(out_dir, overwrite=overwrite, interface=interface)
+        with folder as tmp:
             save_map(self.explore(), tmp / "review_map.html")
-            self.export(tmp / "bundle")
-            self.audit.to_csv(tmp / "audit.csv", index=False, encoding="utf-8-sig")
-            self.violations.to_csv(tmp / "violations.csv", index=False, encoding="utf-8-sig")
+            self.export(tmp / "bundle", inputs=list(self.inputs.values()), interface=interface)
+            write_csv(self.audit, tmp / "audit.csv")
+            write_csv(self.violations, tmp / "violations.csv")
             notes = "".join(f"- {n}\n" for n in self.notes)
-            (tmp / "summary.txt").write_text(
-                self.report() + ("\n\nnotes:\n" + notes if notes else "\n"), encoding="utf-8")
-            if out_dir.exists():
-                old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-                os.replace(out_dir, old)
-                os.replace(tmp, out_dir)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, out_dir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return out_dir
+            atomic_write_bytes(tmp / "summary.txt", (
+                self.report() + ("\n\nnotes:\n" + notes if notes else "\n")).encode("utf-8"))
+            folder.manifest = {"spatialreno": _version(), "kind": "plan outputs"}
+        return Path(out_dir)
 
     # ------------------------------------------------------------------ edits
     def _copy(self) -> Plan:
@@ -733,3 +919,9 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:,.2f}"
     return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__

@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +41,7 @@ import pyogrio
 import shapely
 
 from . import schema
+from ._outdir import OutputFolder
 from .errors import ExportError, LayerReadError
 
 __all__ = ["District", "sample_district", "load_sample", "read_district", "write_sample", "main"]
@@ -1418,22 +1417,30 @@ def _shapefile_parts(kind: str, gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataF
     return {f"{kind}_{f.lower()}": gdf[fam == f] for f in fams}
 
 
-def write_sample(out_dir: str | os.PathLike, district: District | None = None) -> dict[str, Path]:
+def write_sample(out_dir: str | os.PathLike, district: District | None = None, *,
+                 overwrite: bool = False, interface: str = "python") -> dict[str, Path]:
     """Write a district as ``sample_district.gpkg`` and as GBK shapefiles under ``shp/``.
 
     The GeoPackage has one layer per kind with canonical column names (the id as a column).
     Each shapefile has ASCII field names from the schema's shapefile codes (``hh_cnt``),
     text in GBK with a ``.cpg`` naming it and a ``.prj``; layers that mix points and
     polygons (``illegal``) or lines and polygons (``barriers``) are split by geometry type
-    (``illegal_point.shp``, ``illegal_polygon.shp``). Files are written to a temporary
-    folder first and moved into place.
+    (``illegal_point.shp``, ``illegal_polygon.shp``). Files are written to a hidden
+    staging folder first and moved into place (see :class:`spatialreno._outdir.OutputFolder`:
+    a ``manifest.json`` lists what was written; an existing folder is replaced only where
+    spatialreno wrote it, and a folder with other files is refused).
 
     Parameters
     ----------
     out_dir : path
-        Folder to write into; created if needed.
+        Folder to write into; created if needed. It must be new, empty, or a folder an
+        earlier ``write_sample`` wrote (then ``overwrite=True`` is needed).
     district : District, optional
         Defaults to ``sample_district()``.
+    overwrite : bool, default False
+        Replace the sample an earlier run wrote there (only its own files).
+    interface : {"python", "cli"}
+        Whether refusals name Python arguments or command-line options.
 
     Returns
     -------
@@ -1447,44 +1454,36 @@ def write_sample(out_dir: str | os.PathLike, district: District | None = None) -
     """
     district = sample_district() if district is None else district
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".sample-", dir=out_dir))
-    written: dict[str, Path] = {}
+    folder = OutputFolder(out_dir, overwrite=overwrite, kind="sample",
+                          expected=("sample_district.gpkg", "shp"), interface=interface).check()
+    shp_names = []
     try:
-        gpkg = tmp / "sample_district.gpkg"
-        _write_gpkg(district, gpkg)
-        shp_dir = tmp / "shp"
-        shp_dir.mkdir()
-        shp_names = []
-        for kind, gdf in district.layers().items():
-            codes = {name: col.code for name, col in schema.columns(kind).items()}
-            for name, part in _shapefile_parts(kind, gdf).items():
-                frame = part.reset_index().rename(columns=codes)
-                path = shp_dir / f"{name}.shp"
-                pyogrio.write_dataframe(frame, path, driver="ESRI Shapefile", encoding="GBK")
-                for ext in (".cpg", ".prj", ".dbf", ".shx"):
-                    if not path.with_suffix(ext).exists():
-                        raise ExportError(f"{path}: {ext} was not written")
-                cpg = path.with_suffix(".cpg").read_text(encoding="ascii").strip().upper()
-                if cpg not in ("GBK", "936", "CP936"):
-                    raise ExportError(f"{path.with_suffix('.cpg')}: says {cpg!r}, expected GBK")
-                shp_names.append(name)
-        # move into place
-        dest_gpkg = out_dir / "sample_district.gpkg"
-        os.replace(gpkg, dest_gpkg)
-        written["gpkg"] = dest_gpkg
-        dest_shp = out_dir / "shp"
-        dest_shp.mkdir(exist_ok=True)
-        for name in shp_names:
-            for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
-                os.replace(shp_dir / f"{name}{ext}", dest_shp / f"{name}{ext}")
-            written[name] = dest_shp / f"{name}.shp"
+        with folder as tmp:
+            _write_gpkg(district, tmp / "sample_district.gpkg")
+            shp_dir = tmp / "shp"
+            shp_dir.mkdir()
+            for kind, gdf in district.layers().items():
+                codes = {name: col.code for name, col in schema.columns(kind).items()}
+                for name, part in _shapefile_parts(kind, gdf).items():
+                    frame = part.reset_index().rename(columns=codes)
+                    path = shp_dir / f"{name}.shp"
+                    pyogrio.write_dataframe(frame, path, driver="ESRI Shapefile",
+                                            encoding="GBK")
+                    for ext in (".cpg", ".prj", ".dbf", ".shx"):
+                        if not path.with_suffix(ext).exists():
+                            raise ExportError(f"{path}: {ext} was not written")
+                    cpg = path.with_suffix(".cpg").read_text(encoding="ascii").strip().upper()
+                    if cpg not in ("GBK", "936", "CP936"):
+                        raise ExportError(f"{path.with_suffix('.cpg')}: says {cpg!r}, expected GBK")
+                    shp_names.append(name)
+            folder.manifest = {"kind": "sample district", "layers": shp_names}
     except ExportError:
         raise
     except Exception as exc:   # pragma: no cover - depends on the file system
         raise ExportError(f"could not write the sample district to {out_dir}: {exc}") from exc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    written: dict[str, Path] = {"gpkg": out_dir / "sample_district.gpkg"}
+    for name in shp_names:
+        written[name] = out_dir / "shp" / f"{name}.shp"
     return written
 
 
@@ -1504,6 +1503,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", nargs="?", help="output folder (gpkg + shp/)")
     parser.add_argument("--n", type=int, default=200, help="number of compounds (default 200)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a sample an earlier run wrote in OUT_DIR (only its files)")
     parser.add_argument("--bundle", action="store_true",
                         help="also refresh spatialreno/datasets/sample_district.gpkg (n=200, seed=0)")
     args = parser.parse_args(argv)
@@ -1511,7 +1512,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give OUT_DIR or --bundle")
     district = sample_district(args.n, seed=args.seed)
     if args.out_dir is not None:
-        for name, path in write_sample(args.out_dir, district).items():
+        for name, path in write_sample(args.out_dir, district, overwrite=args.overwrite,
+                                       interface="cli").items():
             sys.stdout.write(f"{name}: {path}\n")
     if args.bundle:
         bundled = district if (args.n, args.seed) == (200, 0) else sample_district()

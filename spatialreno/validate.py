@@ -13,6 +13,7 @@ found in the source file.
 from __future__ import annotations
 
 import datetime as _dt
+from collections import Counter
 
 import geopandas as gpd
 import numpy as np
@@ -20,8 +21,9 @@ import pandas as pd
 import shapely
 
 from . import schema
+from .errors import DataError
 
-__all__ = ["check_layer", "repair_layer", "PROBLEM_COLUMNS", "AUDIT_COLUMNS"]
+__all__ = ["check_layer", "repair_layer", "PROBLEM_COLUMNS", "AUDIT_COLUMNS", "MAX_PLAUSIBLE"]
 
 PROBLEM_COLUMNS = ["id", "row", "problem", "detail"]
 AUDIT_COLUMNS = ["layer", "id", "row", "action", "detail"]
@@ -29,6 +31,13 @@ AUDIT_COLUMNS = ["layer", "id", "row", "action", "detail"]
 _POLYGONAL = {"Polygon", "MultiPolygon"}
 _LINEAR = {"LineString", "MultiLineString", "LinearRing"}
 _PUNTAL = {"Point", "MultiPoint"}
+#: the largest magnitude a number in a layer may have: no count, area, length or cost of a
+#: compound comes near it, and sums of values beyond it overflow to inf
+MAX_PLAUSIBLE = 1e12
+#: what a layer's rows are, for messages ("no usable compound polygons")
+_WHAT = {"compounds": "compound polygons", "illegal": "illegal-structure points or polygons",
+         "gas": "gas pipe lines", "barriers": "barrier lines or polygons", "admin": "admin polygons",
+         "roads": "road lines", "packages": "package polygons"}
 #: shapely geometry type ids → names
 _TYPE_NAMES = np.array(
     ["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
@@ -54,13 +63,56 @@ def _numeric_columns(gdf: pd.DataFrame, kind: str) -> list[schema.Column]:
     return [c for c in schema.columns(kind).values() if c.dtype in ("int", "float") and c.name in gdf]
 
 
+def _source(gdf: gpd.GeoDataFrame, kind: str) -> str:
+    return str(gdf.attrs.get("source") or f"{kind} layer")
+
+
+def _no_usable(gdf: gpd.GeoDataFrame, kind: str, reasons: Counter) -> str:
+    """``<file>: no usable compound polygons: 3 rows, 2 empty geometry, 1 Point; expected ...``"""
+    allowed = schema.GEOMETRY_TYPES[kind]
+    parts = "".join(f", {k} {r}" for r, k in reasons.most_common())
+    return (f"{_source(gdf, kind)}: no usable {_WHAT.get(kind, kind + ' rows')}: {len(gdf)} rows"
+            f"{parts}; expected {' or '.join(allowed)} geometries — is it the right file and "
+            "layer, and the right kind?")
+
+
+def _implausible(num: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of values that are ±inf, and of finite values beyond ±MAX_PLAUSIBLE."""
+    arr = num.to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        return np.isinf(arr), np.isfinite(arr) & (np.abs(arr) > MAX_PLAUSIBLE)
+
+
+def _nonfinite_message(gdf: gpd.GeoDataFrame, kind: str) -> str | None:
+    """One line naming every column and row whose number is inf or implausibly large."""
+    ids = _ids(gdf)
+    parts: list[str] = []
+    for col in _numeric_columns(gdf, kind):
+        raw = gdf[col.name]
+        num = pd.to_numeric(raw, errors="coerce")
+        inf, huge = _implausible(num)
+        bad = np.flatnonzero(inf | huge)
+        if len(bad):
+            shown = ", ".join(f"{ids[i]!r} (row {i}) = {num.iloc[i]:g}" for i in bad[:5])
+            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            parts.append(f"{col.name} ({col.zh}) in {len(bad)} row(s): {shown}{more}")
+    if not parts:
+        return None
+    return (f"{_source(gdf, kind)}: numbers that are not finite or beyond ±{MAX_PLAUSIBLE:g} (they "
+            f"would overflow every sum and cost): {'; '.join(parts)}. Fix them in the source "
+            "file; leave a cell empty for 'unknown'")
+
+
 def check_layer(gdf: gpd.GeoDataFrame, kind: str) -> pd.DataFrame:
     """Report every contract problem of a layer; change nothing.
 
     Checked: CRS present and projected; geometry missing, empty, invalid (with shapely's
     reason, e.g. ``Self-intersection[3 5]``), or of a type the layer does not take;
-    missing and duplicate ids; non-numeric and negative values in numeric columns; build
-    years outside 1900–this year.
+    missing and duplicate ids; non-numeric, non-finite (``inf``), implausibly large
+    (beyond ±1e12) and negative values in numeric columns; build years outside 1900–this
+    year; coordinates the CRS cannot hold (:func:`spatialreno.io.check_coordinates`: lon/lat
+    degrees in EPSG:4547, metres in EPSG:4326, 1e15, inf); an empty layer, or one where no
+    row has a geometry the layer takes.
 
     Returns
     -------
@@ -74,10 +126,23 @@ def check_layer(gdf: gpd.GeoDataFrame, kind: str) -> pd.DataFrame:
         rows.append({"id": None, "row": None, "problem": "geographic CRS",
                      "detail": f"{gdf.crs.to_string()}; project to metres (e.g. EPSG:4547)"})
     ids = _ids(gdf)
+    if len(gdf) == 0:
+        rows.append({"id": None, "row": None, "problem": "empty layer",
+                     "detail": f"no rows; expected {_WHAT.get(kind, kind)}"})
     geoms = np.asarray(gdf.geometry.array, dtype=object)
     missing = shapely.is_missing(geoms)
     empty = ~missing & shapely.is_empty(geoms)
     present = ~missing & ~empty
+    if gdf.crs is not None and present.any():
+        from .io import check_coordinates
+
+        coord = check_coordinates(gdf, source=_source(gdf, kind))
+        if coord is not None and coord.whole_layer and coord.problem != "non-finite coordinates":
+            rows.append({"id": None, "row": None, "problem": coord.problem, "detail": coord.message})
+        elif coord is not None:
+            for i in coord.rows:
+                rows.append({"id": ids[i], "row": int(i), "problem": coord.problem,
+                             "detail": coord.message})
     reasons = np.full(len(geoms), None, dtype=object)
     if present.any():
         reasons[present] = shapely.is_valid_reason(geoms[present])
@@ -89,14 +154,19 @@ def check_layer(gdf: gpd.GeoDataFrame, kind: str) -> pd.DataFrame:
         rows.append({"id": ids[i], "row": int(i), "problem": "missing geometry", "detail": ""})
     for i in np.flatnonzero(empty):
         rows.append({"id": ids[i], "row": int(i), "problem": "empty geometry", "detail": ""})
+    unusable: Counter = Counter({"missing geometry": int(missing.sum()), "empty geometry": int(empty.sum())})
     for i in np.flatnonzero(present):
         tname = _TYPE_NAMES[types[i]]
         if tname not in allowed:
             rows.append({"id": ids[i], "row": int(i), "problem": "wrong geometry type",
                          "detail": f"{tname}; {kind} takes {', '.join(allowed)}"})
+            unusable[tname] += 1
         if reasons[i] != "Valid Geometry":
             rows.append({"id": ids[i], "row": int(i), "problem": "invalid geometry",
                          "detail": str(reasons[i])})
+    if len(gdf) and sum(unusable.values()) == len(gdf):
+        rows.append({"id": None, "row": None, "problem": "no usable geometry",
+                     "detail": _no_usable(gdf, kind, +unusable)})
     id_series = pd.Series(ids)
     for i in np.flatnonzero(id_series.isna().to_numpy() | (id_series.astype(str).str.strip() == "").to_numpy()):
         rows.append({"id": None, "row": int(i), "problem": "missing id",
@@ -113,7 +183,15 @@ def check_layer(gdf: gpd.GeoDataFrame, kind: str) -> pd.DataFrame:
         for i in np.flatnonzero(bad):
             rows.append({"id": ids[i], "row": int(i), "problem": "not a number",
                          "detail": f"{col.name} ({col.zh}) = {raw.iloc[i]!r}"})
-        neg = (num < 0).fillna(False).to_numpy(dtype=bool)
+        inf, huge = _implausible(num)
+        for i in np.flatnonzero(inf):
+            rows.append({"id": ids[i], "row": int(i), "problem": "not a finite number",
+                         "detail": f"{col.name} ({col.zh}) = {raw.iloc[i]!r}"})
+        for i in np.flatnonzero(huge):
+            rows.append({"id": ids[i], "row": int(i), "problem": "implausibly large",
+                         "detail": f"{col.name} ({col.zh}) = {num.iloc[i]:g}; beyond "
+                                   f"±{MAX_PLAUSIBLE:g} no value is real, and sums overflow"})
+        neg = (num < 0).fillna(False).to_numpy(dtype=bool) & ~inf & ~huge
         for i in np.flatnonzero(neg):
             rows.append({"id": ids[i], "row": int(i), "problem": "negative value",
                          "detail": f"{col.name} ({col.zh}) = {num.iloc[i]}"})
@@ -172,6 +250,8 @@ def repair_layer(gdf: gpd.GeoDataFrame, kind: str) -> tuple[gpd.GeoDataFrame, pd
     * a geometry of a type the layer does not take (a line among compounds) → dropped;
     * missing ids → ``row-<n>``; duplicate ids → the first keeps it, the others get
       ``<id>-2``, ``<id>-3``, ...;
+    * an invalid geometry that ``make_valid`` reduces to nothing (a zero-area polygon) →
+      dropped as "empty geometry";
     * numeric columns coerced: a value that is not a number, or a negative count or area,
       becomes empty (NA).
 
@@ -180,8 +260,19 @@ def repair_layer(gdf: gpd.GeoDataFrame, kind: str) -> tuple[gpd.GeoDataFrame, pd
     (repaired, audit) : the repaired copy (with a boolean ``repaired`` column) and the audit
     table (``layer, id, row, action, detail``). Every input row is in ``repaired`` or has a
     ``dropped`` row in ``audit``.
+
+    Raises
+    ------
+    DataError : before any change, when a numeric column holds ``inf`` or a value beyond
+        ±1e12 (named by column, id and row: such a number is an error in the source, not
+        something to guess); after repair, when nothing usable is left of a compounds layer
+        (an empty layer, all rows dropped, points given as compounds) or of any other layer
+        that had rows ("no usable compound polygons: 3 rows, 3 Point; expected ...").
     """
     _check_kind(kind)
+    bad_numbers = _nonfinite_message(gdf, kind)
+    if bad_numbers is not None:
+        raise DataError(bad_numbers)
     out = gdf.copy()
     audit: list[dict] = []
     n = len(out)
@@ -194,9 +285,11 @@ def repair_layer(gdf: gpd.GeoDataFrame, kind: str) -> tuple[gpd.GeoDataFrame, pd
     missing = shapely.is_missing(geoms)
     empty = ~missing & shapely.is_empty(geoms)
     drop = missing | empty
+    unusable: Counter = Counter()
     for i in np.flatnonzero(drop):
-        audit.append({"layer": kind, "id": ids[i], "row": int(i), "action": "dropped",
-                      "detail": "missing geometry" if missing[i] else "empty geometry"})
+        why = "missing geometry" if missing[i] else "empty geometry"
+        audit.append({"layer": kind, "id": ids[i], "row": int(i), "action": "dropped", "detail": why})
+        unusable[why] += 1
     live = ~drop
     invalid = np.zeros(n, dtype=bool)
     invalid[live] = ~shapely.is_valid(geoms[live])
@@ -205,10 +298,18 @@ def repair_layer(gdf: gpd.GeoDataFrame, kind: str) -> tuple[gpd.GeoDataFrame, pd
         reasons = shapely.is_valid_reason(geoms[invalid])
         fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
         new_geoms[invalid] = fixed
-        for i, why in zip(np.flatnonzero(invalid), reasons):
-            audit.append({"layer": kind, "id": ids[i], "row": int(i), "action": "geometry repaired",
-                          "detail": f"{why} → make_valid"})
+        collapsed = shapely.is_missing(fixed) | shapely.is_empty(fixed)
+        for i, why, gone in zip(np.flatnonzero(invalid), reasons, collapsed):
+            if gone:  # a zero-area polygon: make_valid leaves POLYGON EMPTY
+                audit.append({"layer": kind, "id": ids[i], "row": int(i), "action": "dropped",
+                              "detail": f"empty geometry: {why}, and make_valid leaves nothing of it"})
+                unusable["empty geometry"] += 1
+                drop[i] = True
+            else:
+                audit.append({"layer": kind, "id": ids[i], "row": int(i), "action": "geometry repaired",
+                              "detail": f"{why} → make_valid"})
         repaired |= invalid
+        live = ~drop
     # keep the parts of the right family
     type_names = np.full(n, None, dtype=object)
     type_names[live] = _TYPE_NAMES[shapely.get_type_id(new_geoms[live])]
@@ -225,6 +326,7 @@ def repair_layer(gdf: gpd.GeoDataFrame, kind: str) -> tuple[gpd.GeoDataFrame, pd
                 audit.append({"layer": kind, "id": ids[i], "row": int(i), "action": "dropped",
                               "detail": f"{type_names[i]} has no part {kind} can take "
                                         f"({', '.join(sorted(allowed))})"})
+                unusable[str(type_names[i])] += 1
                 drop[i] = True
             else:
                 kept = shapely.get_type_id(candidates[i])
@@ -273,6 +375,8 @@ def repair_layer(gdf: gpd.GeoDataFrame, kind: str) -> tuple[gpd.GeoDataFrame, pd
             out[col.name] = num.astype("float64")
         repaired |= (bad | neg)
 
+    if drop.all() and (n or kind == "compounds"):
+        raise DataError(_no_usable(gdf, kind, unusable))
     out["repaired"] = repaired
     out = out.iloc[np.flatnonzero(~drop)]
     audit_df = _frame(audit, AUDIT_COLUMNS)

@@ -40,7 +40,7 @@ def test_check_clean_file(tmp_path, capsys):
     path = tmp_path / "compounds.gpkg"
     gpd.GeoDataFrame({"cmp_id": ["a", "b"], "hh_cnt": [10, 20]},
                      geometry=[shapely.box(0, 0, 10, 10), shapely.box(20, 0, 30, 10)],
-                     crs=4547).to_file(path)
+                     crs=4547).pipe(lambda g: g.set_geometry(g.translate(525_000, 3_384_000))).to_file(path)  # in Wuhan: plausible
     assert main(["check", str(path)]) == 0
     out = capsys.readouterr().out
     assert "2 compounds rows" in out and "0 problem(s)" in out
@@ -50,7 +50,8 @@ def test_check_reports_problems_with_exit_3(tmp_path, capsys):
     path = tmp_path / "compounds.gpkg"
     bowtie = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
     gpd.GeoDataFrame({"cmp_id": ["a", "a"], "hh_cnt": [10, 20]},
-                     geometry=[bowtie, shapely.box(20, 0, 30, 10)], crs=4547).to_file(path)
+                     geometry=[bowtie, shapely.box(20, 0, 30, 10)],
+                     crs=4547).pipe(lambda g: g.set_geometry(g.translate(525_000, 3_384_000))).to_file(path)
     assert main(["check", str(path)]) == 3
     out = capsys.readouterr().out
     assert "invalid geometry" in out and "duplicate id" in out

@@ -10,6 +10,7 @@ import json
 import shutil
 import struct
 import subprocess
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -501,7 +502,7 @@ def test_mask_personal_false_keeps_them(layers, tmp_path):
 # ---------------------------------------------------------------- atomicity
 def test_existing_bundle_is_refused_without_overwrite(layers, tmp_path):
     out = export_bundle(layers, tmp_path / "bundle", formats=("gpkg",))
-    with pytest.raises(sr.ExportError, match="already exists; pass overwrite=True"):
+    with pytest.raises(sr.ExportError, match="earlier run.*overwrite=True"):
         export_bundle(layers, out, formats=("gpkg",))
     out2 = export_bundle(layers, out, formats=("shp",), encoding="GB18030", overwrite=True)
     assert out2 == out
@@ -514,7 +515,7 @@ def test_a_folder_that_is_not_a_bundle_is_never_replaced(layers, tmp_path):
     folder = tmp_path / "my_documents"
     folder.mkdir()
     (folder / "keep.txt").write_text("important")
-    with pytest.raises(sr.ExportError, match="not a spatialreno bundle"):
+    with pytest.raises(sr.ExportError, match="not written by spatialreno"):
         export_bundle(layers, folder, overwrite=True)
     assert (folder / "keep.txt").read_text() == "important"
 
@@ -638,3 +639,193 @@ def test_sample_district_exports_and_reads_back(tmp_path):
     gpkg, shp = read_bundle(out, source="gpkg"), read_bundle(out, source="shp")
     for kind in manifest["layers"]:
         assert_same_layer(shp[kind], gpkg[kind], where=kind)
+
+
+# ---------------------------------------------------------------- formulas, generated text
+PAYLOADS = ["=1+1", '=HYPERLINK("http://x","y")', "+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1",
+            "=cmd|' /C calc'!A0"]
+
+
+def _formula_layers(layers):
+    """The fixture with a formula payload in compound ids, names, streets, a user column
+    (values and name) and an illegal structure's address; negative numbers and NaN beside."""
+    c = layers["compounds"]
+    ids = PAYLOADS[:6]
+    c = c.assign(
+        name=PAYLOADS[:6], street=PAYLOADS[2:8],
+        备注=PAYLOADS[-6:], package_id=["=P1", "=P1", "-P2", "=P1", "-P2", "-P2"],
+        delta=[-1.5, np.nan, -3.0, 0.0, 2.25, -0.01],
+        change=pd.array([-4, None, 0, 5, -1, 2], dtype="Int64"),
+    ).rename(columns={"备注": "=note"})
+    c.index = pd.Index(ids, name="compound_id")
+    ill = layers["illegal"].assign(
+        compound_id=ids[:4], address=PAYLOADS[4:8], party=["=HYPERLINK(1)", "张三", "-x", None])
+    return {"compounds": c, "illegal": ill, "gas": layers["gas"]}
+
+
+def _sheet_xml(path: Path) -> dict[str, str]:
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n).decode("utf-8") for n in z.namelist()
+                if n.startswith("xl/worksheets/") and n.endswith(".xml")}
+
+
+def test_formula_payloads_never_become_formulas_in_the_workbook(layers, tmp_path):
+    given = _formula_layers(layers)
+    out = export_bundle(given, tmp_path / "bundle")
+    xml = _sheet_xml(out / "spatialreno.xlsx")
+    assert len(xml) == 4  # 小区明细, 违建明细, 燃气管段, 字段说明
+    for name, text in xml.items():
+        assert "<f>" not in text and "<f " not in text, name
+        assert 't="e"' not in text, name
+    wb = openpyxl.load_workbook(out / "spatialreno.xlsx")
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type in ("s", "n", "d") or cell.value is None, (
+                    ws.title, cell.coordinate, cell.data_type, cell.value)
+                if isinstance(cell.value, str):
+                    assert not cell.value.startswith(("=", "+", "-", "@", "\t", "\r", "\n")), (
+                        ws.title, cell.coordinate, cell.value)
+    ws = wb["小区明细"]
+    headers = [c.value for c in ws[1]]
+    col = {h: i + 1 for i, h in enumerate(headers)}
+    assert "'=note" in col  # a user's column name is a header: neutralised too
+    shown = lambda v: "'" + v.replace("\r", "\n")  # noqa: E731 (XML reads CR as LF)
+    for r, cid in enumerate(given["compounds"].index, start=2):
+        row = given["compounds"].loc[cid]
+        assert ws.cell(r, col["小区编码"]).value == shown(cid)
+        assert ws.cell(r, col["小区名称"]).value == shown(row["name"])
+        assert ws.cell(r, col["街道"]).value == shown(row["street"])
+        assert ws.cell(r, col["'=note"]).value == shown(row["=note"])
+        assert ws.cell(r, col["所属片区"]).value == shown(row["package_id"])
+    # numbers stay numbers, negative ones too; NaN and NA are empty cells
+    deltas = [ws.cell(r, col["delta"]) for r in range(2, 8)]
+    assert [c.value for c in deltas] == [-1.5, None, -3.0, 0.0, 2.25, -0.01]
+    assert all(c.data_type == "n" for c in deltas)
+    changes = [ws.cell(r, col["change"]).value for r in range(2, 8)]
+    assert changes == [-4, None, 0, 5, -1, 2]
+    assert ws.cell(2, col["户数(户)"]).value == 320 and ws.cell(2, col["户数(户)"]).data_type == "n"
+    ill = wb["违建明细"]
+    values = [c.value for row in ill.iter_rows(min_row=2) for c in row]
+    assert "'=" + "*" * 12 in values and "'-*" in values  # masked, then neutralised
+    assert "'@SUM(A1)" in values and "'=cmd|' /C calc'!A0" in values
+
+
+def test_formula_payloads_stay_exact_in_the_gis_layers(layers, tmp_path):
+    given = _formula_layers(layers)
+    out = export_bundle(given, tmp_path / "bundle", mask_personal=False)
+    for source in ("gpkg", "shp"):
+        back = read_bundle(out, source=source)
+        c = back["compounds"]
+        assert sorted(c.index) == sorted(given["compounds"].index), source
+        for col in ("name", "street", "=note", "package_id"):
+            assert c.loc[given["compounds"].index, col].tolist() == \
+                given["compounds"][col].tolist(), (source, col)
+        np.testing.assert_allclose(c.loc[given["compounds"].index, "delta"].to_numpy(float),
+                                   given["compounds"]["delta"].to_numpy(float))
+        ill = back["illegal"].loc[given["illegal"].index]
+        assert ill["address"].tolist() == PAYLOADS[4:8], source
+        assert ill["compound_id"].tolist() == PAYLOADS[:4], source
+        assert ill.loc["WJ-1", "party"] == "=HYPERLINK(1)", source
+
+
+def test_bundle_csv_files_are_neutralised(layers, tmp_path):
+    import csv
+
+    out = export_bundle(_formula_layers(layers), tmp_path / "bundle", formats=("shp",))
+    with open(out / "shp" / "字段说明.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    cells = [v for row in rows for v in row]
+    assert "'=note" in cells and "=note" not in cells
+    assert not any(v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in cells)
+
+
+# the sample district with a cost cap of 2,000 万元: its 化整为零 warnings list so many
+# packages that some pass 254 bytes (issue 12: the export used to refuse them)
+CAPPED = {"compounds": [2, 8], "cost_total": [None, 2000]}
+
+
+@pytest.fixture(scope="module")
+def capped_plan():
+    from spatialreno.plan import Plan
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Plan.sample(config={"packages": {"limits": CAPPED}}).run(progress=False)
+
+
+@pytest.mark.parametrize(("encoding", "lang", "note"), [
+    ("GBK", "zh", "…（全文见工作簿 片区汇总/化整为零提示）"),
+    ("UTF-8", "en", "… (full text: workbook, sheet Packages, column Tender-split warning)"),
+])
+def test_long_generated_warning_is_shortened_in_the_shapefile_only(
+    capped_plan, tmp_path, encoding, lang, note
+):
+    full = capped_plan.packages["split_warning"]
+    long = full[full.map(lambda s: len(s.encode(encoding)) > 254)]
+    assert len(long) >= 1  # the case of the issue
+    out = capped_plan.export(tmp_path / "bundle", encoding=encoding, lang=lang)
+    shp = read_bundle(out, source="shp")["packages"]["split_warning"]
+    gpkg = read_bundle(out, source="gpkg")["packages"]["split_warning"]
+    for pid, text in full.items():
+        if pid in long.index:
+            short = shp[pid]
+            assert short.endswith(note)
+            assert text.startswith(short[: -len(note)])
+            assert len(short[: -len(note)]) > 60  # most of it kept
+            assert len(short.encode(encoding)) <= 254
+        else:
+            assert (shp[pid] or "") == text  # a DBF reads "" back as null
+        assert (gpkg[pid] or "") == text
+    entries = [f for f in read_manifest(out)["files"]
+               if f["format"] == "shp" and f["layer"] == "packages"]
+    assert [e.get("shortened") for e in entries] == [{"split_warning": len(long)}]
+    ws = openpyxl.load_workbook(out / "spatialreno.xlsx")["片区汇总" if lang == "zh" else "Packages"]
+    headers = [c.value for c in ws[1]]
+    j = headers.index("化整为零提示" if lang == "zh" else "Tender-split warning") + 1
+    ids = [ws.cell(r, 1).value for r in range(2, ws.max_row)]
+    in_book = {pid: ws.cell(r, j).value for r, pid in enumerate(ids, start=2)}
+    for pid in long.index:
+        assert in_book[pid] == long[pid]  # in full
+
+
+def test_shortened_text_note_names_where_the_full_text_is(capped_plan, tmp_path):
+    out = capped_plan.export(tmp_path / "g", formats=("gpkg", "shp"))
+    shp = read_bundle(out, source="shp")["packages"]["split_warning"].dropna()
+    assert shp.str.endswith("…（全文见 spatialreno.gpkg 图层 packages 列 split_warning）").any()
+    out = capped_plan.export(tmp_path / "s", formats=("shp",), lang="en")
+    shp = read_bundle(out, source="shp")["packages"]["split_warning"].dropna()
+    assert shp.str.endswith("… (cut; export xlsx or gpkg for the full text)").any()
+
+
+@pytest.mark.parametrize("encoding", ["GBK", "GB18030", "UTF-8"])
+def test_shortening_cuts_between_characters(encoding):
+    codec = export._resolve_encoding(encoding).python
+    note = "…（全文见工作簿）"
+    for text in ("汉阳区钟家村" * 40, "a" + "汉阳区钟家村" * 40, "ab" + "琴台" * 150):
+        short = export._shortened(text, codec, note)
+        raw = short.encode(codec)
+        assert len(raw) <= 254 and raw.decode(codec) == short
+        assert short.endswith(note) and text.startswith(short[: -len(note)])
+        assert len(raw) > 254 - 4  # nothing more could have been kept
+    assert export._shortened("短文本", codec, note) == "短文本"
+
+
+def test_user_text_over_254_bytes_is_still_refused_in_a_generated_looking_column(layers, tmp_path):
+    # split_warning is spatialreno's own only in the packages layer
+    layers["compounds"]["split_warning"] = "汉阳区" * 50  # 300 bytes in GBK
+    with pytest.raises(sr.EncodingError, match=r"compounds: compound_id 'a'.*300 bytes.*254"):
+        export_bundle(layers, tmp_path / "x")
+
+
+def test_control_character_in_text_names_the_row_for_the_workbook(layers, tmp_path):
+    layers["compounds"].loc["b", "name"] = "建设\x01新村"
+    with pytest.raises(sr.EncodingError,
+                       match=r"compounds: compound_id 'b', column 'name' \(小区名称\).*U\+0001"):
+        export_bundle(layers, tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+    out = export_bundle(layers, tmp_path / "gis", formats=("gpkg", "shp"))
+    for source in ("gpkg", "shp"):
+        assert read_bundle(out, source=source)["compounds"].loc["b", "name"] == "建设\x01新村"

@@ -166,7 +166,7 @@ def test_coded_values_read_from_chinese_labels():
     gas = gpd.GeoDataFrame(
         {"管段编号": ["g1", "g2", "g3"], "管段类别": ["庭院埋地管", "立管", "市政"],
          "材质": ["灰口铸铁", "PE", "钢管"], "敷设年份": [1990, 2010, 1999]},
-        geometry=[shapely.LineString([(0, 0), (10, 0)])] * 3, crs=4547,
+        geometry=[shapely.LineString([(525000, 3384000), (525010, 3384000)])] * 3, crs=4547,
     )
     out = sr.read_layer(gas, "gas")
     assert list(out["pipe_class"]) == ["courtyard_buried", "riser", "municipal"]

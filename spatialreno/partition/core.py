@@ -12,7 +12,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from spatialreno.errors import ConfigError, InfeasiblePackagingError, SpatialRenoWarning
+from spatialreno.errors import ConfigError, DataError, InfeasiblePackagingError, SpatialRenoWarning
 from spatialreno.partition.compactness import node_xy
 from spatialreno.partition.exact import solve_exact
 from spatialreno.partition.heuristic import lower_bound, solve_heuristic
@@ -29,23 +29,32 @@ from spatialreno.partition.limits import (
 )
 
 __all__ = ["partition_packages", "violations", "solver_report", "EXACT_MAX_NODES",
-           "AUTO_EXACT_MAX_NODES"]
+           "AUTO_EXACT_MAX_NODES", "AUTO_MAX_CANDIDATES", "AUTO_NODE_LIMIT",
+           "EXACT_TIME_LIMIT_S"]
 
 Objective = Literal["fewest", "balanced"]
 Method = Literal["auto", "exact", "heuristic"]
 OnInfeasible = Literal["raise", "report"]
 
 EXACT_MAX_NODES = 40
-#: ``method="auto"`` runs the MILP only on components up to this size, for at most
-#: ``AUTO_EXACT_SECONDS`` each (unless ``time_limit_s`` says otherwise), and skips it when the
+#: ``method="auto"`` runs the MILP only on components up to this size, and skips it when the
 #: heuristic already meets the package-count lower bound (the count is then proven optimal).
 #: Measured: a 30-compound component takes HiGHS 13–30 s, a 20-compound one under 2 s.
 AUTO_EXACT_MAX_NODES = 24
-AUTO_EXACT_SECONDS = 5.0
-#: ... and only when the component has at most this many connected candidate packages
-#: (counted, not timed, so "auto" stays reproducible); beyond it the heuristic's plan stands.
+#: ... and only when the component has at most this many connected candidate packages;
+#: beyond it the heuristic's plan stands.
 AUTO_MAX_CANDIDATES = 5_000
-"""``method="auto"`` solves connected components up to this many compounds exactly."""
+#: ... with at most this many branch-and-bound nodes per MILP stage (HiGHS presolve off,
+#: which on these small dense models costs more than it saves). Every budget of "auto" is
+#: a count, never a wall clock, so the same input and seed give the same packages on an
+#: idle or a busy machine; a component that reaches the node budget keeps the best plan
+#: found, with status ``node_limit`` and its gap in :func:`solver_report`.
+AUTO_NODE_LIMIT = 200
+#: ``method="exact"`` without ``time_limit_s``: wall-clock limit per component in seconds
+#: (the exact method proves optima on components of up to 40 compounds, where a single
+#: HiGHS root node can take minutes, so it keeps a clock; status ``time_limit`` says when
+#: it stopped one).
+EXACT_TIME_LIMIT_S = 30.0
 
 
 def _check_choice(name: str, value: object, options: tuple[str, ...]) -> None:
@@ -160,11 +169,13 @@ def solver_report(labels: pd.Series) -> pd.DataFrame:
     """Return the per-component solver report stored on a plan.
 
     Columns: ``component`` (smallest compound id), ``n_compounds``, ``method``,
-    ``status`` (``optimal`` = proven by the MILP, ``time_limit`` with ``gap``,
-    ``heuristic``, ``locked``, ``isolated``, ``infeasible``), ``n_packages``,
-    ``lower_bound``, ``gap`` (relative gap on the package count; 0 = proven),
-    ``objective_gap`` (gap of the compactness / balance stage of the exact solver, which
-    is capped at 10 s) and ``seconds``.
+    ``status`` (``optimal`` = proven by the MILP, ``node_limit`` with ``gap`` = the MILP
+    used its node budget, ``time_limit`` with ``gap`` = a wall-clock limit stopped it
+    (only with ``time_limit_s`` or ``method="exact"``), ``heuristic``, ``locked``,
+    ``isolated``, ``infeasible``), ``n_packages``, ``lower_bound``, ``gap`` (relative gap on
+    the package count; 0 = proven), ``objective_gap`` (gap of the compactness / balance
+    stage of the exact solver, which has the same node budget, and under a time limit at
+    most 10 s) and ``seconds`` (wall time, for information; nothing depends on it).
     """
     cols = ["component", "n_compounds", "method", "status", "n_packages", "lower_bound",
             "gap", "objective_gap", "seconds"]
@@ -220,15 +231,20 @@ def partition_packages(
         search, any size. ``"exact"`` takes components of up to ``EXACT_MAX_NODES`` (40)
         compounds. ``"auto"``: the heuristic everywhere, then the MILP on components of at
         most ``AUTO_EXACT_MAX_NODES`` (24) compounds whose heuristic plan does not already
-        meet the package-count lower bound (ceil of each capped total over its max), for
-        at most ``AUTO_EXACT_SECONDS`` (5 s) and ``AUTO_MAX_CANDIDATES`` (5,000) candidate
-        packages each; :func:`solver_report` says per component
-        which method decided and the remaining gap.
+        meet the package-count lower bound (ceil of each capped total over its max), with
+        at most ``AUTO_MAX_CANDIDATES`` (5,000) candidate packages and
+        ``AUTO_NODE_LIMIT`` (200) branch-and-bound nodes per stage each;
+        :func:`solver_report` says per component which method decided and the remaining
+        gap. ``"auto"`` and ``"heuristic"`` use counted budgets only (no wall clock).
     time_limit_s : float, optional
-        Wall-clock limit for the run, shared among components; default: 30 s per exact
-        component (5 s under ``"auto"``) and a size-based budget for the heuristic.
+        Opt-in wall-clock limit for the run, shared among components (the results may then
+        depend on the machine's load; a component stopped by it has status
+        ``time_limit``). Default none: ``"auto"`` and ``"heuristic"`` stop on their counted
+        budgets and are reproducible; ``"exact"`` uses ``EXACT_TIME_LIMIT_S`` (30 s) per
+        component.
     seed : int, default 0
-        Same input and seed give the same packages.
+        Same input, options and seed give the same packages, on an idle or a busy machine
+        (unless ``time_limit_s`` is set).
     on_infeasible : {"raise", "report"}, default "raise"
         ``"raise"``: raise :class:`~spatialreno.errors.InfeasiblePackagingError` naming
         the compound or component, the limit, the value and what to relax.
@@ -272,6 +288,8 @@ def partition_packages(
     _check_choice("on_infeasible", on_infeasible, get_args(OnInfeasible))
     if not isinstance(G, nx.Graph) or G.is_directed() or G.is_multigraph():
         raise TypeError(f"`G` must be an undirected networkx.Graph, got {type(G).__name__}.")
+    if G.number_of_nodes() == 0:  # empty-input guard (issue 12)
+        raise DataError("partition_packages: the graph has no compounds; nothing to package")
     if target_packages is not None and (
         isinstance(target_packages, bool) or not isinstance(target_packages, int)
         or target_packages < 1
@@ -501,12 +519,18 @@ def partition_packages(
             use_exact = False  # the count is proven optimal by the bound; no MILP needed
         if use_exact:
             inc = res_h.labels[np.asarray(unit_of)] if res_h.violation <= 1e-9 else None
-            default_t = AUTO_EXACT_SECONDS if method == "auto" else 30.0
-            extra = {"max_candidates": AUTO_MAX_CANDIDATES} if method == "auto" else {}
+            if method == "auto":
+                # counted budgets only; a wall clock only when the user set time_limit_s
+                extra: dict[str, object] = {
+                    "max_candidates": AUTO_MAX_CANDIDATES, "node_limit": AUTO_NODE_LIMIT,
+                    "stage2_node_limit": AUTO_NODE_LIMIT, "presolve": False}
+                t_exact = t
+            else:
+                extra = {}
+                t_exact = EXACT_TIME_LIMIT_S if t is None else t
             res = solve_exact(lnbrs, lW, lxy, spec, groups=groups, cannot_pairs=pairs,
                               objective=objective, k_target=k_target,
-                              time_limit_s=default_t if t is None else t, incumbent=inc,
-                              **extra)
+                              time_limit_s=t_exact, incumbent=inc, **extra)
             if res.labels is not None:
                 results[c] = (res.labels, res.n_packages or 0)
                 row.update(method="exact", status=res.status, n_packages=res.n_packages,
