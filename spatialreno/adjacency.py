@@ -28,8 +28,6 @@ are kept and reported with a :class:`~spatialreno.errors.SpatialRenoWarning`;
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import math
 import warnings
 from collections.abc import Hashable, Sequence
@@ -249,8 +247,7 @@ def build_adjacency(
             f"`tolerance_m` must be a finite number of metres >= 0, got {tolerance_m!r}."
         )
 
-    with _gc_paused():
-        return _build(compounds, tol, rule, barriers, boundary, boundary_policy, node_attrs)
+    return _build(compounds, tol, rule, barriers, boundary, boundary_policy, node_attrs)
 
 
 def _build(compounds, tol, rule, barriers, boundary, boundary_policy, node_attrs) -> nx.Graph:
@@ -1262,73 +1259,23 @@ def _segment_distance(px, py, qx, qy, ax, ay, bx, by):
 # --------------------------------------------------------------------------------------
 # graph assembly and warnings
 # --------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _gc_paused():
-    """Pause the cyclic garbage collector while the graph is built.
-
-    Building a district's graph allocates millions of short-lived objects (shapely boxes
-    and points, networkx dicts); each allocation burst would trigger full collections that
-    rescan everything alive, about 10 % of the run time at 200,000 compounds, without
-    freeing anything (these objects are freed by reference counting). The previous state
-    is restored on exit, also on errors.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _graph_from_arrays(ids: list, node_data: dict, u, v, edge_data: dict, graph_attrs: dict):
-    """A networkx.Graph from arrays, without networkx's per-edge Python overhead.
+    """A networkx.Graph from arrays, built with networkx's public API only.
 
-    It fills a fresh graph's ``_node`` and ``_adj`` dicts the way ``add_nodes_from`` and
-    ``add_edges_from`` do (one attribute dict per edge, shared by both directions);
-    ``tests/test_adjacency.py`` checks the result equals the public-API build.
+    ``node_data`` and ``edge_data`` map attribute names to one value per node / edge
+    (both always hold at least one attribute). Nodes go in with ``add_nodes_from`` and
+    edges with ``add_edges_from``, each with its own attribute dict, in array order.
     """
-    with _gc_paused():
-        return _fill_graph(ids, node_data, u, v, edge_data, graph_attrs)
-
-
-def _fill_graph(ids: list, node_data: dict, u, v, edge_data: dict, graph_attrs: dict):
     G = nx.Graph(**graph_attrs)
-    make_node = _dict_maker(list(node_data))
-    G._node.update(zip(ids, map(make_node, *node_data.values())))
-    make_edge = _dict_maker(list(edge_data))
-    edge_dicts = list(map(make_edge, *(np.asarray(x).tolist() for x in edge_data.values())))
-    dicts = np.empty(2 * len(u), dtype=object)
-    dicts[: len(u)] = edge_dicts
-    dicts[len(u) :] = edge_dicts
-    src = np.concatenate([u, v])
-    order = np.argsort(src, kind="stable")
-    dst_ids = np.asarray(ids, dtype=object)[np.concatenate([v, u])[order]].tolist()
-    dicts = dicts[order].tolist()
-    bounds = np.searchsorted(src[order], np.arange(len(ids) + 1)).tolist()
-    G._adj.update(
-        (node, dict(zip(dst_ids[lo:hi], dicts[lo:hi])))
-        for node, lo, hi in zip(ids, bounds[:-1], bounds[1:])
-    )
-    clear = getattr(nx, "_clear_cache", None)
-    if clear is not None:
-        clear(G)
+    node_keys = list(node_data)
+    node_rows = zip(*node_data.values(), strict=True)
+    G.add_nodes_from((node, dict(zip(node_keys, row))) for node, row in zip(ids, node_rows))
+    edge_keys = list(edge_data)
+    edge_rows = zip(*(np.asarray(col).tolist() for col in edge_data.values()), strict=True)
+    id_array = np.asarray(ids, dtype=object)
+    ends = zip(id_array[u].tolist(), id_array[v].tolist(), strict=True)
+    G.add_edges_from((a, b, dict(zip(edge_keys, row))) for (a, b), row in zip(ends, edge_rows))
     return G
-
-
-def _dict_maker(keys: list):
-    """A function ``f(*values) -> dict(zip(keys, values))``, as a dict display when it can.
-
-    A compiled ``lambda v0, v1: {'a': v0, 'b': v1}`` builds each dict about twice as fast
-    as ``dict(zip(keys, row))``; it is used when every key is a plain str or int.
-    """
-    if not keys:
-        return lambda *_: {}
-    if all(type(k) in (str, int) for k in keys):
-        args = ", ".join(f"v{i}" for i in range(len(keys)))
-        body = ", ".join(f"{k!r}: v{i}" for i, k in enumerate(keys))
-        return eval(f"lambda {args}: {{{body}}}", {})  # noqa: S307 - keys are repr()-quoted
-    return lambda *row: dict(zip(keys, row))
 
 
 def _warn_components(ids: pd.Index, u, v, tol) -> None:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
 
-from spatialreno.errors import DataError, EditError
+from spatialreno.errors import ConfigError, DataError, EditError
 from spatialreno.partition.compactness import medoid_table
 from spatialreno.partition.limits import check_plan, parse_limits
 
 __all__ = ["NON_ADDITIVE", "NON_ADDITIVE_SUFFIXES", "dissolve_packages", "diff_packages",
-           "move_compound"]
+           "move_compound", "package_adjacency"]
 
 NON_ADDITIVE: frozenset[str] = frozenset({
     "x", "y", "lon", "lat", "build_year", "year", "install_year", "consent", "consent_rate",
@@ -260,3 +260,69 @@ def move_compound(
                           {"compound_id": compound_id, "from": source, "to": to_package}]
     new.attrs["violations"] = check_plan(G, new, spec).to_dict("records")
     return new
+
+
+def package_adjacency(
+    packages_index: Iterable,
+    *,
+    adjacency: nx.Graph | Iterable[tuple] | None = None,
+    graph: nx.Graph | None = None,
+    labels: pd.Series | None = None,
+) -> nx.Graph | None:
+    """The package adjacency graph, from a package graph/pairs or a compound graph + labels.
+
+    The one definition of "adjacent packages" in spatialreno: two packages are adjacent
+    when an edge of the compound adjacency graph joins them (the 化整为零 check and the
+    map colours both use it).
+
+    Parameters
+    ----------
+    packages_index : iterable
+        Package ids to keep (others are dropped).
+    adjacency : networkx.Graph or iterable of (package, package) pairs, optional
+        Package adjacency given directly.
+    graph, labels : networkx.Graph and Series, optional
+        The compound adjacency graph (nodes = ``compound_id``) and the ``package_id`` label
+        of every compound; two packages are adjacent when a compound edge joins them.
+
+    Returns
+    -------
+    networkx.Graph or None
+        None when neither form is given.
+
+    Examples
+    --------
+    >>> import networkx as nx, pandas as pd
+    >>> from spatialreno.packages import package_adjacency
+    >>> G = nx.path_graph(["a", "b", "c"])
+    >>> labels = pd.Series({"a": "P1", "b": "P1", "c": "P2"}, name="package_id")
+    >>> sorted(package_adjacency(["P1", "P2"], graph=G, labels=labels).edges())
+    [('P1', 'P2')]
+    """
+    keep = pd.Index(packages_index)
+    if adjacency is not None and graph is not None:
+        raise ConfigError("give either `adjacency` (package graph) or `graph` + `labels`, not both")
+    if adjacency is None and graph is None:
+        if labels is not None:
+            raise ConfigError("`labels` needs `graph` (the compound adjacency graph)")
+        return None
+    H = nx.Graph()
+    H.add_nodes_from(keep)
+    if adjacency is not None:
+        pairs = adjacency.edges() if isinstance(adjacency, nx.Graph) else adjacency
+        H.add_edges_from((u, v) for u, v in pairs if u in H and v in H and u != v)
+        return H
+    if labels is None:
+        raise ConfigError(
+            "`graph` needs `labels` (the package_id of every compound); pass a package graph "
+            "as `adjacency` instead"
+        )
+    edges = list(graph.edges())
+    if edges:
+        u, v = zip(*edges, strict=True)
+        lab = pd.Series(labels)
+        pu = lab.reindex(pd.Index(u, dtype=object)).to_numpy()
+        pv = lab.reindex(pd.Index(v, dtype=object)).to_numpy()
+        ok = pd.notna(pu) & pd.notna(pv) & (pu != pv)
+        H.add_edges_from((a, b) for a, b in zip(pu[ok], pv[ok], strict=True) if a in H and b in H)
+    return H

@@ -574,8 +574,6 @@ def test_report_longest_gap():
 # --------------------------------------------------------------------------------------
 # agreement with libpysal on real data (tolerance 0) and with brute force (tolerance > 0)
 # --------------------------------------------------------------------------------------
-libpysal = pytest.importorskip("libpysal")
-
 # (file in libpysal's bundled examples, CRS of the file, CRS to project to)
 LIBPYSAL_EXAMPLES = {
     "columbus": ("columbus.shp", None, None),  # planar, unknown units: labelled as metres
@@ -589,6 +587,7 @@ LIBPYSAL_EXAMPLES = {
 
 
 def load_libpysal_example(name) -> gpd.GeoDataFrame:
+    pytest.importorskip("libpysal")  # per test: only the tests that need libpysal skip
     from libpysal import examples
 
     filename, crs, to = LIBPYSAL_EXAMPLES[name]
@@ -614,6 +613,7 @@ def hangzhou() -> gpd.GeoDataFrame:
 
 
 def libpysal_edges(gdf, rook) -> set[frozenset]:
+    pytest.importorskip("libpysal")
     from libpysal.graph import Graph
 
     with warnings.catch_warnings():
@@ -644,6 +644,7 @@ def test_zero_tolerance_equals_libpysal_strict_contiguity_on_hangzhou(hangzhou, 
 
 @pytest.mark.parametrize("name", ["columbus", "virginia", "georgia"])
 def test_shared_m_equals_libpysal_perimeter_weights(name):
+    pytest.importorskip("libpysal")
     from libpysal.graph import Graph
 
     gdf = load_libpysal_example(name)
@@ -925,3 +926,18 @@ def test_property_a_separating_barrier_cuts_exactly_the_edges_across_it(gdf, c, 
     base = quiet(build_adjacency, gdf, tolerance_m=tol)
     G = quiet(build_adjacency, gdf, tolerance_m=tol, barriers=bars)
     assert edge_set(G) == {e for e in edge_set(base) if len({west[x] for x in e}) == 1}
+
+
+def test_build_leaves_process_state_alone(grid3x3, monkeypatch):
+    import gc
+
+    def forbidden():
+        raise AssertionError("build_adjacency must not switch the garbage collector")
+
+    monkeypatch.setattr(gc, "disable", forbidden)
+    G = build_adjacency(grid3x3)
+    assert gc.isenabled()
+    assert G.number_of_nodes() == 9
+    source = Path(sr.adjacency.__file__).read_text(encoding="utf-8")
+    for token in ("._node", "._adj", "eval(", "gc."):
+        assert token not in source
