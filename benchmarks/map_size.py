@@ -93,7 +93,7 @@ def district_inputs(n: int, *, partition: bool = False) -> Inputs:
         if _has("spatialreno.costing"):
             from spatialreno.costing import estimate_costs
 
-            compounds = estimate_costs(compounds)
+            compounds = estimate_costs(compounds).compounds
             how.append("costing")
         if partition:
             from spatialreno.adjacency import build_adjacency

@@ -55,26 +55,22 @@ def delaunay_district(n: int, seed: int = 0) -> nx.Graph:
 
 
 def synthetic_district(n: int) -> tuple[nx.Graph, str]:
-    """Use spatialreno.sample + adjacency when available, else a Delaunay graph."""
-    try:
-        from spatialreno.adjacency import build_adjacency
-        from spatialreno.sample import sample_district
+    """sample_district + build_adjacency (the real pipeline graph). A failure is raised,
+    never replaced by another graph: the Delaunay rows are separate and say so."""
+    from spatialreno.adjacency import build_adjacency
+    from spatialreno.sample import sample_district
 
-        d = sample_district(n, seed=0)
-        comp = d.compounds
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            G = build_adjacency(comp, tolerance_m=15.0, node_attrs=["households"])
-        pts = comp.representative_point()
-        for cid in comp.index:
-            G.nodes[cid].setdefault("x", float(pts[cid].x))
-            G.nodes[cid].setdefault("y", float(pts[cid].y))
-            G.nodes[cid]["households"] = float(comp.at[cid, "households"])
-        return G, "sample_district+build_adjacency"
-    except Exception as err:  # noqa: BLE001 - any failure falls back to a synthetic graph
-        print(f"  (sample_district/build_adjacency unavailable: {type(err).__name__}: {err}; "
-              "using Delaunay)")
-        return delaunay_district(n), "delaunay"
+    d = sample_district(n, seed=0)
+    comp = d.compounds
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        G = build_adjacency(comp, tolerance_m=15.0, node_attrs=["households"])
+    pts = comp.representative_point()
+    for cid in comp.index:
+        G.nodes[cid].setdefault("x", float(pts[cid].x))
+        G.nodes[cid].setdefault("y", float(pts[cid].y))
+        G.nodes[cid]["households"] = float(comp.at[cid, "households"])
+    return G, "sample_district+build_adjacency"
 
 
 def wuxi_graph(tolerance_m: float = 20.0) -> nx.Graph:
@@ -128,12 +124,12 @@ def run_spreno(G: nx.Graph, method: str, time_limit_s: float | None = None
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        labels = partition_packages(G, limits=LIMITS, method=method, on_infeasible="report",
-                                    time_limit_s=time_limit_s)
+        res = partition_packages(G, limits=LIMITS, method=method, on_infeasible="report",
+                                 time_limit_s=time_limit_s)
     seconds = time.perf_counter() - t
-    rep = pd.DataFrame(labels.attrs["solver"])
+    rep = res.solver_report
     proven = int((rep["status"] == "optimal").sum())
-    return labels, seconds, f"{proven}/{len(rep)} components proven optimal"
+    return res.labels, seconds, f"{proven}/{len(rep)} components proven optimal"
 
 
 def run_spopt(G: nx.Graph, limit_s: int) -> tuple[pd.Series | None, float, str]:

@@ -61,12 +61,8 @@ def run(n: int, seed: int) -> dict:
         stages = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            plan = Plan.from_config(cfg)
-            for name in ("_read", "_validate", "_overlay", "_costing", "_adjacency",
-                         "_partition", "_finish"):
-                t = time.perf_counter()
-                getattr(plan, name)()
-                stages[name.strip("_")] = time.perf_counter() - t
+            plan = Plan.from_config(cfg).run(progress=False)  # the same stages as the CLI
+            stages.update(plan.timings)
             t = time.perf_counter()
             plan.write_outputs(tmp / "out2")
             stages["map + bundle + workbook"] = time.perf_counter() - t

@@ -40,8 +40,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import schema
-from .errors import CRSError, DataError, SchemaError, SpatialRenoWarning
+from ._contracts import LINEAL, POLYGONAL, GeometryType, require_layer, type_names
+from .errors import DataError, SchemaError, SpatialRenoWarning
 
 __all__ = [
     "build_adjacency",
@@ -77,8 +77,12 @@ _USER_FROM_BUILD = 3
 #: Default string attributes copied to nodes when present.
 _DEFAULT_STR_ATTRS = ("street", "district", "adcode")
 
-_POLYGON_TYPE_IDS = (3, 6)  # Polygon, MultiPolygon
-_LINE_TYPE_IDS = (1, 2, 5)  # LineString, LinearRing, MultiLineString
+#: The stage name that messages start with.
+STAGE = "build_adjacency"
+#: Relative and absolute padding of the boxes grown by the tolerance, so that a pair at
+#: exactly ``tolerance_m`` is never lost to rounding in the box query.
+_BOX_PAD_REL = 1e-9
+_BOX_PAD_M = 1e-9
 
 
 # --------------------------------------------------------------------------------------
@@ -190,7 +194,8 @@ def build_adjacency(
     tolerance, then ``shapely.distance``; the facing fronts are computed exactly in numpy
     from the polygons' straight segments (capsule intervals, united per segment); barrier
     tests are numpy segment distances against the barrier segments near each front. The
-    graph is assembled directly from the arrays, with the cyclic garbage collector paused.
+    graph is assembled from the arrays with networkx's public API (``add_nodes_from``,
+    ``add_edges_from``).
     200,000 compounds take about 2.5 s on 2 cores (``benchmarks/adjacency.py``).
 
     Examples
@@ -229,7 +234,12 @@ def build_adjacency(
     >>> sorted(G.edges()), G.graph["dropped_by_barriers"], G.graph["dropped_edges"]
     ([('a', 'b')], 1, [('b', 'c', 'barrier')])
     """
-    # ---- options ----------------------------------------------------------------------
+    tol = _check_options(rule, boundary_policy, tolerance_m)
+    return _build(compounds, tol, rule, barriers, boundary, boundary_policy, node_attrs)
+
+
+def _check_options(rule, boundary_policy, tolerance_m) -> float:
+    """The closed option sets and the tolerance, as a float of metres."""
     if rule not in RULES:
         raise ValueError(f"`rule` must be one of {RULES}, got {rule!r}.")
     if boundary_policy not in BOUNDARY_POLICIES:
@@ -246,112 +256,147 @@ def build_adjacency(
         raise ValueError(
             f"`tolerance_m` must be a finite number of metres >= 0, got {tolerance_m!r}."
         )
-
-    return _build(compounds, tol, rule, barriers, boundary, boundary_policy, node_attrs)
+    return tol
 
 
 def _build(compounds, tol, rule, barriers, boundary, boundary_policy, node_attrs) -> nx.Graph:
-    """The body of :func:`build_adjacency`, after the option checks."""
-    compounds = _check_compounds(compounds)
-    attr_names = _resolve_node_attrs(compounds, node_attrs)
-    if boundary is not None and boundary not in compounds.columns:
-        raise SchemaError(
-            f"build_adjacency: boundary column {boundary!r} is not a column of `compounds`; "
-            f"available: {_list_columns(compounds)}."
-        )
-    bar = _check_barriers(barriers, compounds.crs) if barriers is not None else None
+    """The body of :func:`build_adjacency`, after the option checks: a sequence of steps.
 
+    Warnings are issued here or by helpers called from here (their ``stacklevel`` counts
+    on it: see ``_USER_FROM_BUILD``).
+    """
+    compounds = require_layer(compounds, "compounds", stage=STAGE,
+                              columns=() if boundary is None else (boundary,))
+    attr_names = _resolve_node_attrs(compounds, node_attrs)
+    bar = _check_barriers(barriers, compounds.crs) if barriers is not None else None
     geoms = np.asarray(compounds.geometry.array, dtype=object)
     ids = compounds.index
-    n = len(geoms)
+    pairs = _contact(geoms, tol, rule)
+    if len(pairs.overlapping[0]):
+        _warn_overlaps(ids, pairs.overlapping)
+    keep = np.ones(pairs.n, dtype=bool)
+    cut_barrier = _barrier_step(geoms, pairs, tol, bar)
+    keep &= ~cut_barrier
+    crosses, cut_boundary = _boundary_step(compounds, pairs, boundary, boundary_policy, keep)
+    keep &= ~cut_boundary
+    graph_attrs = _graph_attrs(compounds, ids, pairs, tol, rule, bar, boundary,
+                               boundary_policy, cut_barrier, cut_boundary)
+    G = _assemble(compounds, geoms, attr_names, pairs, keep, crosses, graph_attrs)
+    _warn_components(ids, pairs.left[keep], pairs.right[keep], tol)
+    return G
 
-    # ---- 1. contact -------------------------------------------------------------------
-    overlapping = 0
-    tree = segs = None
-    if n < 2:
-        left = right = np.empty(0, dtype=np.intp)
-        gap = shared = np.empty(0, dtype=float)
-        facing = None
-    elif tol == 0.0:
-        tree = shapely.STRtree(geoms)
+
+@dataclass
+class _Pairs:
+    """Candidate edges ``(left[k], right[k])`` (positions, left < right) from the contact step.
+
+    ``gap`` and ``shared`` are the edge attributes; ``tree`` (compounds' STRtree),
+    ``segs`` (boundary segments, computed on demand) and ``facing`` (fronts, with a
+    tolerance) are reused by the barrier step.
+    """
+
+    left: np.ndarray
+    right: np.ndarray
+    gap: np.ndarray
+    shared: np.ndarray
+    overlapping: tuple[np.ndarray, np.ndarray]
+    tree: shapely.STRtree | None = None
+    segs: _Segments | None = None
+    facing: _Facing | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.left)
+
+
+def _contact(geoms: np.ndarray, tol: float, rule: str) -> _Pairs:
+    """Step 1: pairs that touch (tolerance 0) or lie within the tolerance."""
+    none = np.empty(0, dtype=np.intp)
+    if len(geoms) < 2:
+        return _Pairs(none, none, np.empty(0), np.empty(0), (none, none))
+    tree = shapely.STRtree(geoms)
+    if tol == 0.0:
         left, right, overlap_pairs = _touching_pairs(geoms, tree, rule)
-        overlapping = len(overlap_pairs[0])
-        if overlapping:
-            _warn_overlaps(ids, overlap_pairs)
-        gap = np.zeros(len(left))
         shared = shapely.length(shapely.intersection(geoms[left], geoms[right]))
-        facing = None
-    else:
-        tree = shapely.STRtree(geoms)
-        left, right, gap = _pairs_within(geoms, tree, tol)
-        segs = _Segments.from_geoms(geoms)
-        facing = _facing_fronts(segs, shapely.bounds(geoms), left, right, tol)
-        shared = 0.5 * (facing.length_left + facing.length_right)
-    n_candidates = len(left)
-    keep = np.ones(n_candidates, dtype=bool)
+        return _Pairs(left, right, np.zeros(len(left)), shared, overlap_pairs, tree)
+    left, right, gap = _pairs_within(geoms, tree, tol)
+    segs = _Segments.from_geoms(geoms)
+    facing = _facing_fronts(segs, shapely.bounds(geoms), left, right, tol)
+    shared = 0.5 * (facing.length_left + facing.length_right)
+    return _Pairs(left, right, gap, shared, (none, none), tree, segs, facing)
 
-    # ---- 2. barriers ------------------------------------------------------------------
-    cut_barrier = np.zeros(n_candidates, dtype=bool)
-    if bar is not None and n_candidates and bar.n:
-        if segs is None:
-            segs = _Segments.from_geoms(geoms)
-        cut_barrier = _barrier_cuts(geoms, tree, segs, left, right, gap, tol, facing, bar)
-        keep &= ~cut_barrier
 
-    # ---- 3. boundary policy -----------------------------------------------------------
-    crosses = None
-    cut_boundary = np.zeros(n_candidates, dtype=bool)
-    if boundary is not None and boundary_policy != "ignore":
-        values = compounds[boundary]
-        missing = values.isna().to_numpy()
-        if missing.any():
-            _warn_ids(
-                f"build_adjacency: {int(missing.sum())} compound(s) have no {boundary!r} "
-                "value; their edges never count as crossing the boundary",
-                ids[missing],
-                stacklevel=_USER_FROM_BUILD,
-            )
-        vals = values.to_numpy(dtype=object)
-        crosses = np.zeros(n_candidates, dtype=bool)
-        if n_candidates:
-            known = ~(missing[left] | missing[right])
-            crosses[known] = vals[left[known]] != vals[right[known]]
-        if boundary_policy == "forbid":
-            cut_boundary = crosses & keep
-            keep &= ~crosses
-            crosses = None
+def _barrier_step(geoms: np.ndarray, pairs: _Pairs, tol: float, bar: _Barriers | None):
+    """Step 2: which candidate edges a barrier cuts."""
+    if bar is None or not pairs.n or not bar.n:
+        return np.zeros(pairs.n, dtype=bool)
+    if pairs.segs is None:
+        pairs.segs = _Segments.from_geoms(geoms)
+    return _barrier_cuts(geoms, pairs.tree, pairs.segs, pairs.left, pairs.right, pairs.gap,
+                         tol, pairs.facing, bar)
 
-    # ---- graph ------------------------------------------------------------------------
+
+def _boundary_step(compounds, pairs: _Pairs, boundary, boundary_policy, keep):
+    """Step 3: ``(crosses, cut)``: the ``crosses_boundary`` edge flags (``None`` unless
+    the policy is ``"mark"``) and the edges the ``"forbid"`` policy drops."""
+    cut = np.zeros(pairs.n, dtype=bool)
+    if boundary is None or boundary_policy == "ignore":
+        return None, cut
+    values = compounds[boundary]
+    missing = values.isna().to_numpy()
+    if missing.any():
+        _warn_ids(
+            f"{STAGE}: {int(missing.sum())} compound(s) have no {boundary!r} "
+            "value; their edges never count as crossing the boundary",
+            compounds.index[missing],
+        )
+    vals = values.to_numpy(dtype=object)
+    crosses = np.zeros(pairs.n, dtype=bool)
+    if pairs.n:
+        left, right = pairs.left, pairs.right
+        known = ~(missing[left] | missing[right])
+        crosses[known] = vals[left[known]] != vals[right[known]]
+    if boundary_policy == "forbid":
+        return None, crosses & keep
+    return crosses, cut
+
+
+def _graph_attrs(compounds, ids, pairs: _Pairs, tol, rule, bar, boundary, boundary_policy,
+                 cut_barrier, cut_boundary) -> dict:
+    """``G.graph``: the build options and what the steps dropped."""
     id_list = ids.tolist()
     dropped = [
         (id_list[i], id_list[j], reason)
         for cut, reason in ((cut_barrier, "barrier"), (cut_boundary, "boundary"))
-        for i, j in zip(left[cut].tolist(), right[cut].tolist())
+        for i, j in zip(pairs.left[cut].tolist(), pairs.right[cut].tolist())
     ]
-    graph_attrs = {
+    return {
         "crs": compounds.crs.to_string(),
         "tolerance_m": tol,
         "rule": rule,
         "barriers": bar.summary if bar is not None else None,
         "boundary": boundary,
         "boundary_policy": boundary_policy,
-        "candidate_edges": int(n_candidates),
+        "candidate_edges": int(pairs.n),
         "dropped_by_barriers": int(cut_barrier.sum()),
         "dropped_by_boundary": int(cut_boundary.sum()),
-        "overlapping_pairs": int(overlapping),
+        "overlapping_pairs": len(pairs.overlapping[0]),
         "dropped_edges": dropped,
     }
+
+
+def _assemble(compounds, geoms, attr_names, pairs: _Pairs, keep, crosses, graph_attrs):
+    """The graph: nodes with their attributes, the kept edges with theirs."""
     pos = shapely.get_coordinates(shapely.point_on_surface(geoms))
     node_data = {name: compounds[name].tolist() for name in attr_names}
     node_data["area_m2"] = shapely.area(geoms).tolist()
     node_data["x"] = pos[:, 0].tolist()
     node_data["y"] = pos[:, 1].tolist()
-    edge_data = {"gap_m": gap[keep], "shared_m": shared[keep]}
+    edge_data = {"gap_m": pairs.gap[keep], "shared_m": pairs.shared[keep]}
     if crosses is not None:
         edge_data["crosses_boundary"] = crosses[keep]
-    G = _graph_from_arrays(id_list, node_data, left[keep], right[keep], edge_data, graph_attrs)
-    _warn_components(ids, left[keep], right[keep], tol)
-    return G
+    return _graph_from_arrays(compounds.index.tolist(), node_data, pairs.left[keep],
+                              pairs.right[keep], edge_data, graph_attrs)
 
 
 @dataclass(frozen=True)
@@ -501,70 +546,6 @@ def adjacency_report(G: nx.Graph) -> AdjacencyReport:
 # --------------------------------------------------------------------------------------
 # input checks
 # --------------------------------------------------------------------------------------
-def _check_compounds(compounds) -> gpd.GeoDataFrame:
-    if isinstance(compounds, gpd.GeoSeries):
-        compounds = compounds.to_frame()
-    if not isinstance(compounds, gpd.GeoDataFrame):
-        raise DataError(
-            "build_adjacency: `compounds` must be a GeoDataFrame indexed by "
-            f"{schema.COMPOUND_ID!r}, got {type(compounds).__name__}."
-        )
-    crs = compounds.crs
-    if crs is None:
-        raise CRSError(
-            "build_adjacency: `compounds` has no CRS; set the one the coordinates are in, "
-            "e.g. `compounds.set_crs('EPSG:4547')` (CGCS2000 / 3-degree GK CM 114E, Wuhan)."
-        )
-    if not crs.is_projected:
-        raise CRSError(
-            f"build_adjacency: `compounds` is in geographic CRS {crs.to_string()!r} (degrees); "
-            "distances need metres. Project it first, e.g. `compounds.to_crs('EPSG:4547')` "
-            "in Wuhan (the matching CGCS2000 3-degree zone, EPSG:4513-4554) or "
-            "`compounds.to_crs(compounds.estimate_utm_crs())`."
-        )
-    units = {(a.unit_name or "").lower() for a in crs.axis_info[:2]}
-    if not units <= {"metre", "meter", "m"}:
-        raise CRSError(
-            f"build_adjacency: CRS {crs.to_string()!r} of `compounds` is in {sorted(units)}, "
-            "not metres; reproject to a metric CRS such as EPSG:4547."
-        )
-    index = compounds.index
-    if not index.is_unique:
-        dup = index[index.duplicated()].unique()
-        raise DataError(
-            f"build_adjacency: the {schema.COMPOUND_ID!r} index must be unique; "
-            f"{len(dup)} id(s) repeat: {_short_list(dup)}. Drop or renumber the duplicates."
-        )
-    if index.hasnans:
-        raise DataError(f"build_adjacency: the {schema.COMPOUND_ID!r} index has missing ids.")
-    geoms = np.asarray(compounds.geometry.array, dtype=object)
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if missing.any():
-        raise DataError(
-            f"build_adjacency: {int(missing.sum())} compound(s) have a missing or empty "
-            f"geometry: {_short_list(index[missing])}. Drop them or repair them "
-            "(`spatialreno.repair_layer`)."
-        )
-    types = shapely.get_type_id(geoms)
-    bad = ~np.isin(types, _POLYGON_TYPE_IDS)
-    if bad.any():
-        kinds = sorted(set(shapely.get_type_id(geoms[bad]).tolist()))
-        raise DataError(
-            f"build_adjacency: compounds must be Polygon or MultiPolygon; "
-            f"{int(bad.sum())} are not (GEOS type ids {kinds}): {_short_list(index[bad])}."
-        )
-    invalid = ~shapely.is_valid(geoms)
-    if invalid.any():
-        first = index[invalid][0]
-        reason = shapely.is_valid_reason(geoms[invalid][0])
-        raise DataError(
-            f"build_adjacency: {int(invalid.sum())} compound(s) have invalid geometry: "
-            f"{_short_list(index[invalid])}; e.g. {first!r}: {reason}. "
-            "Repair them first with `spatialreno.repair_layer`."
-        )
-    return compounds
-
-
 def _resolve_node_attrs(compounds: gpd.GeoDataFrame, node_attrs) -> list[str]:
     geom_name = compounds.geometry.name
     if node_attrs is None:
@@ -581,7 +562,7 @@ def _resolve_node_attrs(compounds: gpd.GeoDataFrame, node_attrs) -> list[str]:
         missing = [c for c in names if c not in compounds.columns or c == geom_name]
         if missing:
             raise SchemaError(
-                f"build_adjacency: node_attrs {missing} are not columns of `compounds`; "
+                f"{STAGE}: node_attrs {missing} are not columns of `compounds`; "
                 f"available: {_list_columns(compounds)}."
             )
     return [c for c in names if c not in ("x", "y", "area_m2")]
@@ -603,53 +584,56 @@ class _Barriers:
         return len(self.lines) + len(self.polygons)
 
 
+#: what a barrier row may be: lines, polygons, or collections of them (exploded)
+_BARRIER_TYPES = (*LINEAL, *POLYGONAL, GeometryType.GEOMETRYCOLLECTION)
+
+
 def _check_barriers(barriers, crs) -> _Barriers:
-    if not isinstance(barriers, gpd.GeoDataFrame | gpd.GeoSeries):
-        raise DataError(
-            f"build_adjacency: `barriers` must be a GeoDataFrame or GeoSeries, "
-            f"got {type(barriers).__name__}."
-        )
-    if barriers.crs is None or not barriers.crs.equals(crs):
-        raise CRSError(
-            f"build_adjacency: `barriers` CRS {getattr(barriers.crs, 'to_string', lambda: None)()!r} "
-            f"differs from the compounds' {crs.to_string()!r}; "
-            f"use `barriers.to_crs({crs.to_string()!r})`."
-        )
+    """The barriers as lines and polygons, through the contract (rows without geometry are
+    skipped with a warning; collections are exploded into their parts)."""
+    barriers = require_layer(barriers, "barriers", stage=STAGE, crs=crs, metric=False,
+                             allowed=_BARRIER_TYPES, allow_missing=True, ids=False,
+                             valid=False)
     geoms = np.asarray(barriers.geometry.array, dtype=object)
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if empty.any():
         _warn_ids(
-            f"build_adjacency: {int(empty.sum())} barrier(s) have no geometry and are skipped",
+            f"{STAGE}: {int(empty.sum())} barrier(s) have no geometry and are skipped",
             barriers.index[empty],
         )
-    # explode collections so lines and polygons can be told apart
     parts, part_of = shapely.get_parts(geoms[~empty], return_index=True)
     rows = np.flatnonzero(~empty)[part_of]
     types = shapely.get_type_id(parts)
-    is_line = np.isin(types, _LINE_TYPE_IDS)
-    is_poly = types == 3
+    is_line = np.isin(types, [t.value for t in LINEAL])
+    is_poly = types == GeometryType.POLYGON.value
+    _check_barrier_parts(barriers.index, parts, rows, is_line, is_poly)
+    return _barriers_from_parts(barriers, empty, parts[is_line], parts[is_poly])
+
+
+def _check_barrier_parts(index, parts, rows, is_line, is_poly) -> None:
+    """The parts of collections must be lines or polygons, and the polygons valid."""
     other = ~(is_line | is_poly)
     if other.any():
+        found = ", ".join(sorted(set(type_names(parts[other]).tolist())))
         raise DataError(
-            "build_adjacency: barriers must be lines or polygons; "
-            f"{int(other.sum())} part(s) are not, in barrier(s) "
-            f"{_short_list(barriers.index[np.unique(rows[other])])}."
+            f"{STAGE}: barriers must be lines or polygons; {int(other.sum())} part(s) are "
+            f"{found}, in barrier(s) {_short_list(index[np.unique(rows[other])])}."
         )
     valid_poly = shapely.is_valid(parts[is_poly])
     if not valid_poly.all():
         bad_rows = np.unique(rows[is_poly][~valid_poly])
         raise DataError(
-            f"build_adjacency: barrier polygon(s) {_short_list(barriers.index[bad_rows])} are "
+            f"{STAGE}: barrier polygon(s) {_short_list(index[bad_rows])} are "
             "invalid; repair them with `shapely.make_valid` first."
         )
-    kept = int((~empty).sum())
+
+
+def _barriers_from_parts(barriers, empty, lines, polys) -> _Barriers:
     types_summary = {}
     if isinstance(barriers, gpd.GeoDataFrame) and "barrier_type" in barriers.columns:
         counts = barriers.loc[~empty, "barrier_type"].fillna("unknown").value_counts(sort=False)
         types_summary = {str(k): int(v) for k, v in counts.sort_index().items()}
-    summary = {"count": kept, "types": types_summary}
-    lines = parts[is_line]
-    polys = parts[is_poly]
+    summary = {"count": int((~empty).sum()), "types": types_summary}
     line_segs = _Segments.from_geoms(lines) if len(lines) else None
     if line_segs is not None and len(line_segs.x0):
         seg_boxes = shapely.box(line_segs.xmin, line_segs.ymin, line_segs.xmax, line_segs.ymax)
@@ -690,7 +674,7 @@ def _touching_pairs(geoms: np.ndarray, tree: shapely.STRtree, rule: str):
 def _pairs_within(geoms: np.ndarray, tree: shapely.STRtree, tol: float):
     """Pairs i < j with ``shapely.distance <= tol`` and their distances."""
     bounds = shapely.bounds(geoms)
-    pad = tol * (1 + 1e-9) + 1e-9
+    pad = tol * (1 + _BOX_PAD_REL) + _BOX_PAD_M
     boxes = shapely.box(
         bounds[:, 0] - pad, bounds[:, 1] - pad, bounds[:, 2] + pad, bounds[:, 3] + pad
     )
@@ -730,7 +714,8 @@ class _Segments:
         counts = np.bincount(idx, minlength=n)
         start = _excl_cumsum(counts)
         complex_ = np.flatnonzero(
-            (shapely.get_type_id(geoms) == 6) | (shapely.get_num_interior_rings(geoms) > 0)
+            (shapely.get_type_id(geoms) == GeometryType.MULTIPOLYGON.value)
+            | (shapely.get_num_interior_rings(geoms) > 0)
         )
         if len(complex_):
             parts, part_of = shapely.get_parts(geoms[complex_], return_index=True)

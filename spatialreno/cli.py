@@ -130,7 +130,7 @@ def _cmd_sample(args) -> int:
 def _cmd_check(args) -> int:
     import pandas as pd
 
-    from .io import read_layer, split_layer_spec
+    from .io import read, split_layer_spec
     from .validate import check_layer
 
     total = 0
@@ -139,13 +139,14 @@ def _cmd_check(args) -> int:
         kind = args.kind or _guess_kind(f"{path}{':' + layer if layer else ''}")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            gdf = read_layer(path, kind, layer=layer, crs=args.crs, encoding=args.encoding,
-                             engine=args.engine)
+            got = read(path, kind, layer=layer, crs=args.crs, encoding=args.encoding,
+                       engine=args.engine)
+        gdf = got.frame
         problems = check_layer(gdf, kind)
         total += len(problems)
         print(f"{spec}: {len(gdf)} {kind} rows, CRS {gdf.crs.to_string()}, "
               f"{len(problems)} problem(s)")
-        for note in gdf.attrs.get("read_notes", []):
+        for note in got.notes:
             print(f"  note: {note}")
         for w in caught:
             print(f"  warning: {w.message}")

@@ -1,7 +1,7 @@
 """Read the layers planners receive into clean, projected GeoDataFrames with canonical columns.
 
-:func:`read_layer` opens anything GDAL opens (GeoPackage, shapefile — also zipped —,
-GeoJSON, FlatGeobuf, ...), through pyogrio (default) or fiona, and
+:func:`read` (and :func:`read_layer`) opens anything GDAL opens (GeoPackage, shapefile —
+also zipped —, GeoJSON, FlatGeobuf, ...), through pyogrio (default) or fiona, and
 
 * maps column aliases (Chinese names such as ``户数``, shapefile codes such as ``hh_cnt``)
   to the canonical names of :mod:`spatialreno.schema`, and coded values (``庭院埋地``) to
@@ -17,7 +17,8 @@ GeoJSON, FlatGeobuf, ...), through pyogrio (default) or fiona, and
 Nothing is dropped here: invalid geometry, duplicate ids and bad numbers are left for
 :func:`spatialreno.check_layer` to report and :func:`spatialreno.repair_layer` to fix with an
 audit row each. What reading itself decided (encoding, renamed columns, reprojection, ids
-made up for a file without them) is listed in ``gdf.attrs["read_notes"]``.
+made up for a file without them) comes back with the layer: :func:`read` returns a
+:class:`LayerRead` (``frame``, ``notes``, ``source``); :func:`read_layer` returns the frame.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from . import schema
 from .errors import CRSError, LayerReadError, SchemaError, SpatialRenoWarning
 
 __all__ = [
+    "read",
+    "LayerRead",
     "read_layer",
     "read_layers",
     "list_layers",
@@ -859,7 +862,29 @@ def _set_id_index(gdf: gpd.GeoDataFrame, kind: str, source: str, id_column: str 
 # --------------------------------------------------------------------------------------
 # public
 # --------------------------------------------------------------------------------------
-def read_layer(
+@dataclass(frozen=True)
+class LayerRead:
+    """What :func:`read` returns: the layer and what reading decided.
+
+    Attributes
+    ----------
+    frame : GeoDataFrame indexed by the layer's id column (strings), projected, with
+        canonical columns. ``frame.attrs["source"]`` is :attr:`source` again, as a label
+        for messages only.
+    notes : what reading decided, one sentence each (encoding, renamed columns,
+        reprojection, ids made up for a file without them), in that order.
+    source : the path read, or ``"GeoDataFrame"`` for an in-memory layer.
+    encoding : the text encoding used (``"GBK"``, ``"UTF-8"``, ...), or ``None`` when
+        GDAL's default was used.
+    """
+
+    frame: gpd.GeoDataFrame
+    notes: tuple[str, ...]
+    source: str
+    encoding: str | None = None
+
+
+def read(
     path: str | os.PathLike | gpd.GeoDataFrame,
     kind: str,
     *,
@@ -869,7 +894,7 @@ def read_layer(
     encoding: str | None = None,
     engine: Engine = "pyogrio",
     id_column: str | None = None,
-) -> gpd.GeoDataFrame:
+) -> LayerRead:
     """Read one layer into a projected GeoDataFrame with canonical columns and id index.
 
     Parameters
@@ -889,45 +914,87 @@ def read_layer(
 
     Returns
     -------
-    GeoDataFrame indexed by the layer's id column (strings). ``attrs["source"]`` is the
-    path and ``attrs["read_notes"]`` lists what reading decided.
+    LayerRead
+        ``.frame`` (the layer), ``.notes`` (what reading decided), ``.source`` and
+        ``.encoding``.
 
     Raises
     ------
     LayerReadError : the file cannot be opened or decoded (one line: file and reason).
     CRSError : no CRS and no ``crs=``; non-metric CRS.
     SchemaError : two columns meaning the same canonical column.
+
+    See Also
+    --------
+    read_layer : the same, returning only the frame.
+
+    Examples
+    --------
+    >>> import spatialreno as sr
+    >>> from spatialreno.io import read
+    >>> lonlat = sr.sample_district(30).compounds.to_crs("EPSG:4490")
+    >>> got = read(lonlat, "compounds")
+    >>> got.frame.crs.to_string(), got.source
+    ('EPSG:4547', 'GeoDataFrame')
+    >>> got.notes
+    ('reprojected from EPSG:4490 to EPSG:4547',)
     """
+    _check_read_options(kind, engine)
+    gdf, notes, source, used_encoding = _open(path, kind, layer=layer, encoding=encoding,
+                                              engine=engine)
+    gdf, col_notes = normalize_columns(gdf, kind, source=source)
+    gdf, id_notes = _set_id_index(gdf, kind, source, id_column)
+    gdf, crs_notes = ensure_projected(gdf, crs=crs, to_crs=to_crs, source=source)
+    if gdf.geometry.name != "geometry":
+        gdf = gdf.rename_geometry("geometry")
+    gdf.attrs = {"source": source}
+    return LayerRead(gdf, tuple(notes + col_notes + id_notes + crs_notes), source, used_encoding)
+
+
+def read_layer(
+    path: str | os.PathLike | gpd.GeoDataFrame,
+    kind: str,
+    *,
+    layer: str | int | None = None,
+    crs=None,
+    to_crs=None,
+    encoding: str | None = None,
+    engine: Engine = "pyogrio",
+    id_column: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read one layer: :func:`read` without the notes (``read(...).frame``).
+
+    The parameters, errors and warnings are those of :func:`read`. Returns the
+    GeoDataFrame indexed by the layer's id column (strings); ``attrs["source"]`` is the
+    path, as a label for messages. Use :func:`read` to get what reading decided.
+    """
+    return read(path, kind, layer=layer, crs=crs, to_crs=to_crs, encoding=encoding,
+                engine=engine, id_column=id_column).frame
+
+
+def _check_read_options(kind: str, engine: str) -> None:
     if kind not in schema.LAYERS or kind == "packages":
         raise ValueError(
             f"kind must be one of {', '.join(k for k in schema.LAYERS if k != 'packages')}, got {kind!r}"
         )
     if engine not in _ENGINES:
         raise ValueError(f"engine must be one of {', '.join(_ENGINES)}, got {engine!r}")
+
+
+def _open(path, kind: str, *, layer, encoding, engine):
+    """(raw frame, notes, source, encoding used) of a file, or of an in-memory frame."""
     if isinstance(path, gpd.GeoDataFrame):
-        gdf, notes, source, used_encoding = path.copy(), [], "GeoDataFrame", None
+        gdf = path.copy()
         if gdf.index.name and gdf.index.name != schema.ID_COLUMNS[kind]:
             canon = schema.canonical_name(kind, gdf.index.name)
             if canon == schema.ID_COLUMNS[kind]:
                 gdf.index = gdf.index.rename(canon)
-    else:
-        p = Path(path)
-        source = str(p)
-        if not p.exists():
-            raise LayerReadError(f"{p}: no such file")
-        gdf, notes, used_encoding = _read_raw(p, layer=layer, encoding=encoding, engine=engine)
-    gdf, col_notes = normalize_columns(gdf, kind, source=source)
-    gdf, id_notes = _set_id_index(gdf, kind, source, id_column)
-    gdf, crs_notes = ensure_projected(gdf, crs=crs, to_crs=to_crs, source=source)
-    if gdf.geometry.name != "geometry":
-        gdf = gdf.rename_geometry("geometry")
-    gdf.attrs = {
-        "source": source,
-        "kind": kind,
-        "encoding": used_encoding,
-        "read_notes": notes + col_notes + id_notes + crs_notes,
-    }
-    return gdf
+        return gdf, [], "GeoDataFrame", None
+    p = Path(path)
+    if not p.exists():
+        raise LayerReadError(f"{p}: no such file")
+    gdf, notes, used_encoding = _read_raw(p, layer=layer, encoding=encoding, engine=engine)
+    return gdf, notes, str(p), used_encoding
 
 
 def read_layers(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import replace
 
 import geopandas as gpd
 import networkx as nx
@@ -11,7 +12,8 @@ import pandas as pd
 
 from spatialreno.errors import ConfigError, DataError, EditError
 from spatialreno.partition.compactness import medoid_table
-from spatialreno.partition.limits import check_plan, parse_limits
+from spatialreno.partition.limits import check_plan, parse_limits, violations_frame
+from spatialreno.partition.result import PartitionResult, solver_frame
 
 __all__ = ["NON_ADDITIVE", "NON_ADDITIVE_SUFFIXES", "dissolve_packages", "diff_packages",
            "move_compound", "package_adjacency"]
@@ -68,6 +70,7 @@ def dissolve_packages(compounds: gpd.GeoDataFrame, labels: pd.Series) -> gpd.Geo
     ...     index=pd.Index(["a", "b", "c"], name="compound_id"), crs="EPSG:32650")
     >>> labels = pd.Series({"a": "PK-a", "b": "PK-a", "c": "PK-c"}, name="package_id")
     >>> dissolve_packages(compounds, labels)[["n_compounds", "households"]]
+    ... # doctest: +NORMALIZE_WHITESPACE
                 n_compounds  households
     package_id
     PK-a                  2          30
@@ -172,39 +175,55 @@ def diff_packages(old: pd.Series, new: pd.Series) -> pd.DataFrame:
 
 
 def move_compound(
-    labels: pd.Series,
+    plan: PartitionResult | pd.Series,
     G: nx.Graph,
     compound_id: Hashable,
     to_package: Hashable,
     *,
-    limits: Mapping[str, Sequence[float | None]],
-) -> pd.Series:
-    """Move one compound to another package, checking contiguity and limits.
+    limits: Mapping[str, Sequence[float | None]] | None = None,
+    locked: Mapping[Hashable, Hashable] | None = None,
+    must_link: Iterable[tuple[Hashable, Hashable]] | None = None,
+    cannot_link: Iterable[tuple[Hashable, Hashable]] | None = None,
+    boundary: Mapping[Hashable, object] | pd.Series | None = None,
+) -> PartitionResult:
+    """Move one compound to another package, checked against every hard constraint.
 
     Parameters
     ----------
-    labels : pandas.Series
-        Current plan, ``package_id`` per ``compound_id``.
+    plan : PartitionResult or pandas.Series
+        Current plan: what :func:`~spatialreno.partition.partition_packages` (or an earlier
+        move) returned, or a bare ``package_id`` Series (then ``limits`` is required).
     G : networkx.Graph
         Adjacency graph.
     compound_id : hashable
         Compound to move.
     to_package : hashable
         Existing package that receives it.
-    limits : mapping of str to (min, max)
-        As for :func:`spatialreno.partition.partition_packages`.
+    limits : mapping of str to (min, max), optional
+        As for :func:`spatialreno.partition.partition_packages`; default ``plan.limits``.
+    locked, must_link, cannot_link : optional
+        As for :func:`~spatialreno.partition.partition_packages`: a locked compound does
+        not move and a locked package takes no compound; must-linked compounds stay
+        together; cannot-linked compounds stay apart.
+    boundary : mapping of compound_id to value, optional
+        The boundary column (e.g. ``street``) the graph was built with; with the graph's
+        ``boundary_policy="forbid"`` a move into a package of another boundary value is
+        refused.
 
     Returns
     -------
-    pandas.Series
-        A new plan; package ids are kept (a package left empty disappears).
+    PartitionResult
+        A new plan (package ids kept; a package left empty disappears) with its
+        violations re-checked, the solver report and options of ``plan``, and the move
+        appended to ``.edits``.
 
     Raises
     ------
     EditError
-        Unknown compound or package, a move that splits the source package or does
-        not touch the target package, or a limit the move would break (the message
-        names the package, the limit and the value).
+        Naming the broken constraint: unknown compound or package, contiguity (the move
+        splits the source package or does not touch the target), locked, must_link,
+        cannot_link, boundary, or a limit the move would break (with the package, the
+        limit and the value).
 
     Examples
     --------
@@ -213,23 +232,52 @@ def move_compound(
     >>> from spatialreno.packages import move_compound
     >>> G = nx.path_graph(["a", "b", "c", "d"])
     >>> labels = pd.Series({"a": "P1", "b": "P1", "c": "P2", "d": "P2"}, name="package_id")
-    >>> move_compound(labels, G, "b", "P2", limits={"compounds": (1, 3)}).tolist()
-    ['P1', 'P2', 'P2', 'P2']
+    >>> res = move_compound(labels, G, "b", "P2", limits={"compounds": (1, 3)})
+    >>> res.labels.tolist(), res.edits[0]["to"]
+    (['P1', 'P2', 'P2', 'P2'], 'P2')
     """
+    base = _as_result(plan, limits)
+    labels = base.labels
+    spec = parse_limits(G, dict(base.limits) if limits is None else limits)
     if compound_id not in labels.index or compound_id not in G:
         raise EditError(f"move_compound: compound {compound_id!r} is not in the plan/graph.")
-    spec = parse_limits(G, limits)
     source = labels[compound_id]
     if source == to_package:
-        return labels.copy()
+        return base
     if not (labels == to_package).any():
         raise EditError(f"move_compound: package {to_package!r} does not exist; pick one of "
                         f"{sorted(labels.unique(), key=str)[:10]}.")
+    _check_contiguity(labels, G, compound_id, source, to_package)
+    _check_rules(labels, G, compound_id, source, to_package, locked=locked,
+                 must_link=must_link, cannot_link=cannot_link, boundary=boundary)
+    new = labels.copy()
+    new[compound_id] = to_package
+    _check_move_limits(labels, new, G, spec, compound_id, source, to_package)
+    edit = {"compound_id": compound_id, "from": source, "to": to_package}
+    return replace(base, labels=new, violations=check_plan(G, new, spec),
+                   limits=spec.as_dict(), edits=(*base.edits, edit))
+
+
+def _as_result(plan: PartitionResult | pd.Series, limits) -> PartitionResult:
+    if isinstance(plan, PartitionResult):
+        return plan
+    if isinstance(plan, pd.Series):
+        if limits is None:
+            raise EditError("move_compound: a bare labels Series needs `limits`; pass the "
+                            "PartitionResult of partition_packages instead.")
+        return PartitionResult(labels=plan.copy(), violations=violations_frame([]),
+                               solver_report=solver_frame(), limits={})
+    raise EditError(f"move_compound: `plan` must be a PartitionResult or a labels Series, got "
+                    f"{type(plan).__name__}.")
+
+
+def _check_contiguity(labels, G, compound_id, source, to_package) -> None:
     target_members = set(labels.index[labels == to_package])
     if not any(u in target_members for u in G.adj[compound_id]):
         raise EditError(
             f"move_compound: compound {compound_id!r} does not touch package {to_package!r}; "
-            "the target package would not be connected. Pick an adjacent package.")
+            "the target package would not be connected (contiguity). Pick an adjacent "
+            "package.")
     rest = [c for c in labels.index[labels == source] if c != compound_id]
     if rest and not nx.is_connected(G.subgraph(rest)):
         pieces = sorted((sorted(p, key=str) for p in nx.connected_components(G.subgraph(rest))),
@@ -237,14 +285,53 @@ def move_compound(
         desc = " and ".join(str(p[:3]) for p in pieces[:3])
         raise EditError(
             f"move_compound: removing {compound_id!r} splits package {source!r} into "
-            f"{len(pieces)} pieces ({desc}); move a compound on the package edge instead.")
-    new = labels.copy()
-    new[compound_id] = to_package
+            f"{len(pieces)} pieces ({desc}) (contiguity); move a compound on the package "
+            "edge instead.")
+
+
+def _check_rules(labels, G, compound_id, source, to_package, *, locked, must_link,
+                 cannot_link, boundary) -> None:
+    """locked, must_link, cannot_link and the boundary policy, in that order."""
+    where = f"move_compound: moving {compound_id!r} from {source!r} to {to_package!r}"
+    lock = dict(locked or {})
+    if compound_id in lock:
+        raise EditError(f"{where} breaks the locked constraint: {compound_id!r} is locked in "
+                        f"package {lock[compound_id]!r}. Unlock it in [packages] locked first.")
+    target_locked = sorted({str(lock[c]) for c in labels.index[labels == to_package]
+                            if c in lock})
+    if target_locked:
+        raise EditError(f"{where} breaks the locked constraint: package {to_package!r} is "
+                        f"locked ({target_locked[0]!r}) and takes no other compound.")
+    for a, b in must_link or ():
+        other = b if a == compound_id else a if b == compound_id else None
+        if other is not None and other in labels.index and labels[other] != to_package:
+            raise EditError(f"{where} breaks the must_link constraint ({a!r}, {b!r}): "
+                            f"{other!r} stays in {labels[other]!r}. Move both or drop the "
+                            "pair.")
+    for a, b in cannot_link or ():
+        other = b if a == compound_id else a if b == compound_id else None
+        if other is not None and other in labels.index and labels[other] == to_package:
+            raise EditError(f"{where} breaks the cannot_link constraint ({a!r}, {b!r}): "
+                            f"{other!r} is in {to_package!r}. Pick another package.")
+    if boundary is None or G.graph.get("boundary_policy") != "forbid":
+        return
+    values = pd.Series(boundary)
+    mine = values.get(compound_id)
+    others = {values.get(c) for c in labels.index[labels == to_package]} - {None}
+    others = {v for v in others if pd.notna(v)}
+    if pd.notna(mine) and others and others != {mine}:
+        raise EditError(f"{where} breaks the boundary policy ('forbid'): {compound_id!r} is in "
+                        f"{mine!r} but package {to_package!r} is in {sorted(map(str, others))}."
+                        " Pick a package on the same side of the boundary.")
+
+
+def _check_move_limits(labels, new, G, spec, compound_id, source, to_package) -> None:
+    """A limit the move newly breaks in the source or the target package."""
     touched = [source, to_package]
-    sub_nodes = list(new.index[new.isin(touched)])
     before = check_plan(G.subgraph(labels.index[labels.isin(touched)]),
                         labels[labels.isin(touched)], spec)
-    after = check_plan(G.subgraph(sub_nodes), new[new.isin(touched)], spec)
+    after = check_plan(G.subgraph(list(new.index[new.isin(touched)])),
+                       new[new.isin(touched)], spec)
     before_keys = set(zip(before["package_id"], before["limit"], strict=True))
     broken = after[[(p, lim) not in before_keys for p, lim in
                     zip(after["package_id"], after["limit"], strict=True)]]
@@ -255,11 +342,6 @@ def move_compound(
             f"move_compound: moving {compound_id!r} from {source!r} to {to_package!r} breaks "
             f"the {r['limit']} limit of the {side} package: {r['problem']}. "
             "Pick another package or relax the limit.")
-    new.attrs = {k: v for k, v in labels.attrs.items() if k not in ("violations",)}
-    new.attrs["edits"] = [*labels.attrs.get("edits", []),
-                          {"compound_id": compound_id, "from": source, "to": to_package}]
-    new.attrs["violations"] = check_plan(G, new, spec).to_dict("records")
-    return new
 
 
 def package_adjacency(

@@ -2,15 +2,16 @@
 
 ::
 
-    packages = sr.fund_packages(packages, graph=G, labels=labels)
-    phased = sr.assign_phases(packages, budgets={2025: 30_000, 2026: 30_000})
-    table = sr.progress_summary(compounds, phased)
-    print("\\n".join(format_report(table)))
+    funded = sr.fund_packages(packages, graph=G, labels=labels)
+    phased = sr.assign_phases(funded.packages, budgets={2025: 30_000, 2026: 30_000})
+    summary = sr.progress_summary(compounds, phased.packages)
+    print("\\n".join(sr.format_report(summary)))
 
 :func:`assign_phases` gives every package a ``plan_year`` (or NA with the reason) so that no
 year's budget is exceeded: year by year, the set of packages with the highest total priority
 that the year's budget can pay for (an exact 0/1 knapsack solved with HiGHS through
-``scipy.optimize.milp``), or optionally one programme over all years.
+``scipy.optimize.milp``), or optionally one programme over all years. The solver's budget is
+a count of branch-and-bound nodes (``node_limit``), never a wall clock unless asked for.
 :func:`progress_summary` counts compounds and households in the project library (项目库),
 planned, started and completed, with money by source, by year; :func:`format_report` turns it
 into the sentences of a progress report (共纳入项目库小区 … 个).
@@ -21,9 +22,9 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -31,18 +32,10 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from . import schema
-from ._highs import quiet_stdout
-from .costing import (
-    _FEN,
-    FUNDING_SOURCES,
-    _check_frame,
-    _coerce,
-    _Config,
-    _fen,
-    _ids,
-    _Key,
-    _numeric,
-)
+from ._contracts import require_frame, short_list
+from .costing import FUNDING_SOURCES
+from .costing._config import _coerce, _Config, _Key
+from .costing._money import FEN, fen, numeric
 from .errors import ConfigError, DataError, SchemaError, SpatialRenoWarning
 
 __all__ = [
@@ -51,6 +44,8 @@ __all__ = [
     "assign_phases",
     "progress_summary",
     "format_report",
+    "PhasingResult",
+    "ProgressSummary",
     "TIE_VALUE",
     "NODE_LIMIT",
 ]
@@ -105,6 +100,8 @@ class PriorityWeights(_Config):
         _Key("build_year", "build_year", "weight", "planner's default"),
     )
 
+    _WHAT: ClassVar[str] = "weights"
+
     def __post_init__(self):
         self._check_fields()
         if sum(getattr(self, k.field) for k in self._KEYS) <= 0:
@@ -123,10 +120,10 @@ def _priority(packages: pd.DataFrame, weights: PriorityWeights, stage: str) -> t
         if col not in packages.columns:
             notes.append(f"no {name!r} column: left out of the priority score")
             continue
-        x = _numeric(packages, col, stage)
+        x = numeric(packages, col, stage)
         empty = np.isnan(x)
         if empty.any():
-            notes.append(f"{col} is empty for {_ids(packages.index[empty])}: scored 0 on it")
+            notes.append(f"{col} is empty for {short_list(packages.index[empty])}: scored 0 on it")
         if empty.all():
             parts[name] = np.zeros(len(x))
             continue
@@ -171,7 +168,7 @@ def priority_scores(
     [80.0, 32.5]
     """
     weights = _coerce(PriorityWeights, weights, "weights")
-    _check_frame(packages, "priority_scores", "packages")
+    packages = require_frame(packages, "packages", stage="priority_scores")
     score, notes = _priority(packages, weights, "priority_scores")
     if notes:
         warnings.warn("priority_scores: " + "; ".join(notes), SpatialRenoWarning, stacklevel=2)
@@ -216,7 +213,7 @@ def _budgets(budgets, start_year) -> tuple[list[int], list[int], list[str]]:
         if value < 0:
             raise ConfigError(f"budgets[{year}]: must be ≥ 0, got {value!r}")
     items.sort()
-    return [y for y, _ in items], [int(round(float(v) * _FEN)) for _, v in items], notes
+    return [y for y, _ in items], [int(round(float(v) * FEN)) for _, v in items], notes
 
 
 #: Branch-and-bound node budget per phasing MILP (a count, so the plan does not depend on
@@ -225,25 +222,59 @@ def _budgets(budgets, start_year) -> tuple[list[int], list[int], list[str]]:
 NODE_LIMIT = 20_000
 
 
+@dataclass(frozen=True, eq=False)
+class PhasingResult:
+    """What :func:`assign_phases` returns.
+
+    Attributes
+    ----------
+    packages : DataFrame or GeoDataFrame
+        A copy of the packages with ``priority``, ``plan_year`` and ``phase_reason``.
+    method : {"yearly", "global"}
+        The method used.
+    optimal : bool
+        Whether every MILP was proven optimal (False when ``node_limit`` or ``time_limit``
+        stopped one, or a budget had to be enforced after the solver).
+    notes : tuple of str
+        What was assumed or ignored (budgets before ``start_year``, priority factors left
+        out), and what the warnings said (not proven optimal, packages not phased).
+    info : dict
+        ``budget_column``, ``discount``, ``node_limit``, ``time_limit``, and ``budgets`` and
+        ``used`` ({year: 万元}).
+    """
+
+    packages: pd.DataFrame
+    method: str
+    optimal: bool
+    notes: tuple[str, ...]
+    info: dict[str, Any]
+
+    @property
+    def unphased(self) -> pd.DataFrame:
+        """The packages without a plan year: money, priority and the reason."""
+        p = self.packages
+        return p.loc[p["plan_year"].isna(), [self.info["budget_column"], "priority", "phase_reason"]]
+
+    def __repr__(self) -> str:
+        n = len(self.packages)
+        phased = int(self.packages["plan_year"].notna().sum()) if n else 0
+        return (f"PhasingResult({phased} of {n} packages phased, method={self.method!r}, "
+                f"optimal={self.optimal}, {len(self.notes)} note(s))")
+
+
 def _solve(values: np.ndarray, A, ub: np.ndarray, time_limit: float | None,
            node_limit: int | None = NODE_LIMIT) -> tuple[np.ndarray, bool]:
     """Maximise values·x, A x ≤ ub, x binary. Returns (x as bool, proven optimal)."""
     nvar = len(values)
     if nvar == 0:
         return np.zeros(0, dtype=bool), True
-    options: dict[str, object] = {"mip_rel_gap": 0.0, "presolve": True}
+    options: dict[str, object] = {"mip_rel_gap": 0.0, "presolve": True, "disp": False}
     if node_limit is not None:
         options["node_limit"] = int(node_limit)
     if time_limit is not None:  # only when the caller asked for a wall clock
         options["time_limit"] = float(time_limit)
-    with quiet_stdout():
-        res = milp(
-            c=-values,
-            constraints=LinearConstraint(A, -np.inf, ub),
-            integrality=np.ones(nvar),
-            bounds=Bounds(0, 1),
-            options=options,
-        )
+    res = milp(c=-values, constraints=LinearConstraint(A, -np.inf, ub),
+               integrality=np.ones(nvar), bounds=Bounds(0, 1), options=options)
     if res.x is None:
         return np.zeros(nvar, dtype=bool), False
     return res.x > 0.5, res.status == 0
@@ -254,6 +285,135 @@ def _knapsack(values, costs, budget, time_limit, node_limit=NODE_LIMIT) -> tuple
         return np.ones(len(costs), dtype=bool), True
     A = sparse.csr_array(costs.astype("float64")[None, :])
     return _solve(values, A, np.array([budget], dtype="float64"), time_limit, node_limit)
+
+
+def _check_options(method, discount, time_limit, node_limit) -> None:
+    if method not in ("global", "yearly"):
+        raise ConfigError(f"method: expected 'global' or 'yearly', got {method!r}")
+    if isinstance(node_limit, bool) or not isinstance(node_limit, int | np.integer) or node_limit < 1:
+        raise ConfigError(f"node_limit: expected a whole number ≥ 1, got {node_limit!r}")
+    if time_limit is not None and (isinstance(time_limit, bool)
+                                   or not isinstance(time_limit, int | float)
+                                   or not math.isfinite(time_limit) or time_limit <= 0):
+        raise ConfigError(f"time_limit: expected seconds > 0 or None, got {time_limit!r}")
+    if not (isinstance(discount, int | float) and 0 < discount <= 1):
+        raise ConfigError(f"discount: expected a number in (0, 1], got {discount!r}")
+
+
+def _budget_money(packages: pd.DataFrame, budget_column: str | None, stage: str
+                  ) -> tuple[str, np.ndarray, np.ndarray]:
+    """(the money column, its amounts in 0.01 万元 (0 where empty), where it is known)."""
+    if budget_column is None:
+        budget_column = "fund_municipal" if "fund_municipal" in packages.columns else "cost_total"
+    if budget_column not in packages.columns:
+        raise SchemaError(
+            f"{stage}: `packages` has no column {budget_column!r} to count against the budgets; "
+            "run fund_packages (fund_municipal) or estimate_costs (cost_total) first, or pass "
+            "budget_column="
+        )
+    money = numeric(packages, budget_column, stage)
+    known = ~np.isnan(money)
+    return budget_column, np.where(known, fen(np.nan_to_num(money)), 0), known
+
+
+def _scores(packages: pd.DataFrame, priority, stage: str) -> tuple[pd.Series, list[str]]:
+    """The priority of every package: a column, a Series, or :func:`priority_scores`."""
+    if isinstance(priority, str):
+        if priority not in packages.columns:
+            raise SchemaError(f"{stage}: no priority column {priority!r} in `packages`")
+        return pd.Series(np.nan_to_num(numeric(packages, priority, stage)), index=packages.index), []
+    if isinstance(priority, pd.Series):
+        return pd.to_numeric(priority.reindex(packages.index), errors="coerce").fillna(0.0), []
+    return _priority(packages, _coerce(PriorityWeights, priority, "priority"), stage)
+
+
+def _plan_global(value, cost, known, B, years, discount, time_limit, node_limit):
+    """One 0/1 programme over package × year (plan: year index per package, -1 = none)."""
+    n, nyears = len(value), len(B)
+    plan = np.full(n, -1)
+    pk, yr = np.nonzero(known[:, None] & (cost[:, None] <= B[None, :]))
+    if not len(pk):
+        return plan, True
+    v = value[pk] * float(discount) ** (np.asarray(years)[yr] - years[0])
+    nvar = len(pk)
+    rows = np.concatenate([pk, n + yr])  # one year per package; each year within its budget
+    data = np.concatenate([np.ones(nvar), cost[pk].astype("float64")])
+    cols = np.concatenate([np.arange(nvar), np.arange(nvar)])
+    A = sparse.csr_array((data, (rows, cols)), shape=(n + nyears, nvar))
+    ub = np.concatenate([np.ones(n), B.astype("float64")])
+    x, optimal = _solve(v, A, ub, time_limit, node_limit)
+    plan[pk[x]] = yr[x]
+    return plan, optimal
+
+
+def _plan_yearly(value, cost, known, B, time_limit, node_limit):
+    """Year by year, the best knapsack among the packages not yet phased."""
+    plan = np.full(len(value), -1)
+    optimal = True
+    left = known.copy()
+    for t in range(len(B)):
+        cand = np.flatnonzero(left & (cost <= B[t]))
+        if not len(cand):
+            continue
+        x, ok = _knapsack(value[cand], cost[cand], B[t], time_limit, node_limit)
+        optimal &= ok
+        plan[cand[x]] = t
+        left[cand[x]] = False
+    return plan, optimal
+
+
+def _within_budgets(plan, cost, value, B) -> tuple[np.ndarray, bool]:
+    """Never exceed a budget, whatever the solver's tolerances did: (plan, nothing dropped)."""
+    plan = plan.copy()
+    kept = True
+    for t in range(len(B)):
+        members = np.flatnonzero(plan == t)
+        while cost[members].sum() > B[t]:
+            drop = members[np.argmin(value[members] / np.maximum(cost[members], 1))]
+            plan[drop] = -1
+            members = members[members != drop]
+            kept = False
+    return plan, kept
+
+
+def _reasons(plan, cost, known, B, years, budget_column) -> np.ndarray:
+    """Why each package without a year has none ("" for the phased ones)."""
+    used = np.array([cost[plan == t].sum() for t in range(len(B))], dtype="int64")
+    left_money = B - used
+    reasons = np.full(len(plan), "", dtype=object)
+    for i in np.flatnonzero(plan < 0):
+        if not known[i]:
+            reasons[i] = f"no {budget_column}: cannot be phased"
+        elif not len(B):
+            reasons[i] = "no budget years given"
+        elif cost[i] > B.max():
+            t = int(np.argmax(B))
+            reasons[i] = (
+                f"{budget_column} {cost[i] / FEN:.2f} 万元 is above every year's budget "
+                f"(largest {B[t] / FEN:.2f} 万元 in {years[t]})"
+            )
+        elif cost[i] > left_money.max():
+            t = int(np.argmax(left_money))
+            reasons[i] = (
+                f"budgets exhausted: {budget_column} {cost[i] / FEN:.2f} 万元 is more than is "
+                f"left in any year (most left: {left_money[t] / FEN:.2f} 万元 in {years[t]}); "
+                "higher-priority packages used the money"
+            )
+        else:
+            reasons[i] = "not selected: the solver stopped before proving the plan optimal"
+    return reasons
+
+
+def _solver_notes(unphased: pd.Index, optimal: bool, node_limit, time_limit) -> list[str]:
+    """What the warnings say: a plan not proven optimal, packages left without a year."""
+    notes = []
+    if not optimal:
+        notes.append(f"the plan is feasible but not proven optimal (node_limit={node_limit}"
+                     + (f", time_limit={time_limit} s)" if time_limit is not None else ")"))
+    if len(unphased):
+        notes.append(f"{len(unphased)} package(s) not phased: {short_list(unphased)}; see the "
+                     "phase_reason column (raise the budgets, add years or split the packages)")
+    return notes
 
 
 def assign_phases(
@@ -267,7 +427,7 @@ def assign_phases(
     discount: float = 0.9,
     time_limit: float | None = None,
     node_limit: int = NODE_LIMIT,
-):
+) -> PhasingResult:
     """Give every package a plan year under yearly budgets, by priority.
 
     A package is funded whole in one year. Two exact methods (HiGHS through
@@ -316,13 +476,13 @@ def assign_phases(
 
     Returns
     -------
-    same type as ``packages``
-        A copy with ``priority`` (0–100), ``plan_year`` (Int64, NA when not phased) and
-        ``phase_reason`` ("" when phased; else why: no money figure, above every year's
-        budget, or budgets exhausted). The unphased table is
-        ``out.loc[out["plan_year"].isna(), [budget_column, "priority", "phase_reason"]]``.
-        ``.attrs["phasing"]`` holds the method, budget column, discount, whether the plan is
-        proven optimal, and the budget and money used per year.
+    PhasingResult
+        ``.packages``: a copy of ``packages`` (same type) with ``priority`` (0–100),
+        ``plan_year`` (Int64, NA when not phased) and ``phase_reason`` ("" when phased;
+        else why: no money figure, above every year's budget, or budgets exhausted);
+        ``.unphased`` is the table of packages without a year. ``.method``, ``.optimal``
+        (proven optimal), ``.notes`` and ``.info`` (budget column, discount, limits, and
+        the budget and money used per year).
 
     Warns
     -----
@@ -335,140 +495,49 @@ def assign_phases(
     >>> from spatialreno.phasing import assign_phases
     >>> pk = pd.DataFrame({"cost_total": [60.0, 50.0, 40.0], "priority": [90.0, 50.0, 40.0]},
     ...                   index=pd.Index(["P1", "P2", "P3"], name="package_id"))
-    >>> out = assign_phases(pk, budgets={2025: 100, 2026: 50}, priority="priority")
-    >>> out["plan_year"].tolist()
+    >>> res = assign_phases(pk, budgets={2025: 100, 2026: 50}, priority="priority")
+    >>> res
+    PhasingResult(3 of 3 packages phased, method='yearly', optimal=True, 0 note(s))
+    >>> res.packages["plan_year"].tolist()
     [2025, 2026, 2025]
+    >>> res.info["used"]
+    {2025: 100.0, 2026: 50.0}
     >>> assign_phases(pk, budgets=[100, 50], start_year=2025, priority="priority",
-    ...               method="global")["plan_year"].tolist()
+    ...               method="global").packages["plan_year"].tolist()
     [2025, 2026, 2025]
     """
     stage = "assign_phases"
-    _check_frame(packages, stage, "packages")
-    if method not in ("global", "yearly"):
-        raise ConfigError(f"method: expected 'global' or 'yearly', got {method!r}")
-    if isinstance(node_limit, bool) or not isinstance(node_limit, int | np.integer) or node_limit < 1:
-        raise ConfigError(f"node_limit: expected a whole number ≥ 1, got {node_limit!r}")
-    if time_limit is not None and (isinstance(time_limit, bool)
-                                   or not isinstance(time_limit, int | float)
-                                   or not math.isfinite(time_limit) or time_limit <= 0):
-        raise ConfigError(f"time_limit: expected seconds > 0 or None, got {time_limit!r}")
-    if not (isinstance(discount, int | float) and 0 < discount <= 1):
-        raise ConfigError(f"discount: expected a number in (0, 1], got {discount!r}")
+    packages = require_frame(packages, "packages", stage=stage)
+    _check_options(method, discount, time_limit, node_limit)
     years, budget_fen, notes = _budgets(budgets, start_year)
-    out = packages.copy()
-    n = len(out)
-
-    if budget_column is None:
-        budget_column = "fund_municipal" if "fund_municipal" in out.columns else "cost_total"
-    if budget_column not in out.columns:
-        raise SchemaError(
-            f"{stage}: `packages` has no column {budget_column!r} to count against the budgets; "
-            "run fund_packages (fund_municipal) or estimate_costs (cost_total) first, or pass "
-            "budget_column="
-        )
-    money = _numeric(out, budget_column, stage)
-    known = ~np.isnan(money)
-    cost = np.where(known, _fen(np.nan_to_num(money)), 0)
-
-    if isinstance(priority, str):
-        if priority not in out.columns:
-            raise SchemaError(f"{stage}: no priority column {priority!r} in `packages`")
-        score = pd.Series(np.nan_to_num(_numeric(out, priority, stage)), index=out.index)
-    elif isinstance(priority, pd.Series):
-        score = pd.to_numeric(priority.reindex(out.index), errors="coerce").fillna(0.0)
-    else:
-        weights = _coerce(PriorityWeights, priority, "priority")
-        score, more = _priority(out, weights, stage)
-        notes += more
+    budget_column, cost, known = _budget_money(packages, budget_column, stage)
+    score, more = _scores(packages, priority, stage)
     value = score.to_numpy(dtype="float64") + TIE_VALUE
-
-    plan = np.full(n, -1)  # index into years, -1 = not phased
-    optimal = True
-    nyears = len(years)
     B = np.array(budget_fen, dtype="int64")
     if method == "global":
-        pk, yr = np.nonzero(known[:, None] & (cost[:, None] <= B[None, :]))
-        if len(pk):
-            gap = np.asarray(years)[yr] - years[0]
-            v = value[pk] * float(discount) ** gap
-            nvar = len(pk)
-            rows = np.concatenate([pk, n + yr])
-            data = np.concatenate([np.ones(nvar), cost[pk].astype("float64")])
-            cols = np.concatenate([np.arange(nvar), np.arange(nvar)])
-            A = sparse.csr_array((data, (rows, cols)), shape=(n + nyears, nvar))
-            ub = np.concatenate([np.ones(n), B.astype("float64")])
-            x, optimal = _solve(v, A, ub, time_limit, node_limit)
-            plan[pk[x]] = yr[x]
+        plan, optimal = _plan_global(value, cost, known, B, years, discount, time_limit, node_limit)
     else:
-        left = known.copy()
-        for t in range(nyears):
-            cand = np.flatnonzero(left & (cost <= B[t]))
-            if not len(cand):
-                continue
-            x, ok = _knapsack(value[cand], cost[cand], B[t], time_limit, node_limit)
-            optimal &= ok
-            plan[cand[x]] = t
-            left[cand[x]] = False
+        plan, optimal = _plan_yearly(value, cost, known, B, time_limit, node_limit)
+    plan, kept = _within_budgets(plan, cost, value, B)
+    optimal = bool(optimal and kept)
 
-    # never exceed a budget, whatever the solver's tolerances did
-    for t in range(nyears):
-        members = np.flatnonzero(plan == t)
-        while cost[members].sum() > B[t]:
-            drop = members[np.argmin(value[members] / np.maximum(cost[members], 1))]
-            plan[drop] = -1
-            members = members[members != drop]
-            optimal = False
-    used = np.array([cost[plan == t].sum() for t in range(nyears)], dtype="int64")
-    left_money = B - used
-
-    reasons = np.full(n, "", dtype=object)
-    for i in np.flatnonzero(plan < 0):
-        if not known[i]:
-            reasons[i] = f"no {budget_column}: cannot be phased"
-        elif nyears == 0:
-            reasons[i] = "no budget years given"
-        elif cost[i] > B.max():
-            t = int(np.argmax(B))
-            reasons[i] = (
-                f"{budget_column} {cost[i] / _FEN:.2f} 万元 is above every year's budget "
-                f"(largest {B[t] / _FEN:.2f} 万元 in {years[t]})"
-            )
-        elif cost[i] > left_money.max():
-            t = int(np.argmax(left_money))
-            reasons[i] = (
-                f"budgets exhausted: {budget_column} {cost[i] / _FEN:.2f} 万元 is more than is "
-                f"left in any year (most left: {left_money[t] / _FEN:.2f} 万元 in {years[t]}); "
-                "higher-priority packages used the money"
-            )
-        else:
-            reasons[i] = "not selected: the solver stopped before proving the plan optimal"
-
+    out = packages.copy()
     out["priority"] = score.round(2).to_numpy()
     out["plan_year"] = pd.array([years[t] if t >= 0 else pd.NA for t in plan], dtype="Int64")
-    out["phase_reason"] = pd.Series(reasons, index=out.index, dtype="object")
-    out.attrs["phasing"] = {
-        "method": method,
+    out["phase_reason"] = pd.Series(_reasons(plan, cost, known, B, years, budget_column),
+                                    index=out.index, dtype="object")
+    info = {
         "budget_column": budget_column,
         "discount": float(discount),
-        "optimal": bool(optimal),
-        "budgets": {y: b / _FEN for y, b in zip(years, budget_fen, strict=True)},
-        "used": {y: int(u) / _FEN for y, u in zip(years, used, strict=True)},
-        "notes": notes,
+        "node_limit": int(node_limit),
+        "time_limit": time_limit,
+        "budgets": {y: b / FEN for y, b in zip(years, budget_fen, strict=True)},
+        "used": {y: int(cost[plan == t].sum()) / FEN for t, y in enumerate(years)},
     }
-    if not optimal:
-        warnings.warn(
-            f"{stage}: the plan is feasible but not proven optimal (node_limit={node_limit}"
-            + (f", time_limit={time_limit} s)" if time_limit is not None else ")"),
-            SpatialRenoWarning, stacklevel=2,
-        )
-    unphased = out.index[plan < 0]
-    if len(unphased):
-        warnings.warn(
-            f"{stage}: {len(unphased)} package(s) not phased: {_ids(unphased)}; see the "
-            "phase_reason column (raise the budgets, add years or split the packages)",
-            SpatialRenoWarning, stacklevel=2,
-        )
-    return out
+    found = _solver_notes(out.index[plan < 0], optimal, node_limit, time_limit)
+    for note in found:
+        warnings.warn(f"{stage}: {note}", SpatialRenoWarning, stacklevel=2)
+    return PhasingResult(out, method, optimal, tuple(notes + more + found), info)
 
 
 # ======================================================================================
@@ -480,12 +549,39 @@ UNSCHEDULED = "unscheduled"
 TOTAL = "total"
 
 
+@dataclass(frozen=True, eq=False)
+class ProgressSummary:
+    """What :func:`progress_summary` returns, and what :func:`format_report` reads.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per group value (ascending), then ``"unscheduled"``, then ``"total"``;
+        the count and money columns described in :func:`progress_summary`.
+    notes : tuple of str
+        What was assumed, after the notes passed in (e.g. the cost notes).
+    by : str
+        The column the table is grouped by.
+    """
+
+    table: pd.DataFrame
+    notes: tuple[str, ...]
+    by: str
+
+    def __repr__(self) -> str:
+        t = self.table.loc[TOTAL]
+        return (f"ProgressSummary(by={self.by!r}, {len(self.table) - 1} group(s), "
+                f"{int(t.n_compounds)} compounds, {int(t.households)} households, "
+                f"{len(self.notes)} note(s))")
+
+
 def progress_summary(
     compounds: pd.DataFrame,
     packages: pd.DataFrame | None = None,
     *,
     by: str = "plan_year",
-) -> pd.DataFrame:
+    notes: Iterable[str] = (),
+) -> ProgressSummary:
     """Compounds, households and money by year (or another column), as in a progress report.
 
     Parameters
@@ -496,17 +592,20 @@ def progress_summary(
         completed/完工), and ``plan_year`` or a ``package_id`` column that links to
         ``packages``.
     packages : DataFrame, optional
-        Phased and funded packages: their ``plan_year`` fills compounds without one, and
-        their ``cost_total`` and ``fund_<source>`` columns give the money.
+        Phased and funded packages (``assign_phases(...).packages``): their ``plan_year``
+        fills compounds without one, and their ``cost_total`` and ``fund_<source>`` columns
+        give the money.
     by : str, default "plan_year"
         Column to group by: ``plan_year``, or any compound column (``district``,
         ``street``, ``package_id``) or package column.
+    notes : iterable of str, optional
+        Notes to carry into the report first, e.g. ``estimate_costs(...).notes``.
 
     Returns
     -------
-    DataFrame
-        One row per group value (ascending), then ``"unscheduled"`` for compounds without a
-        value, then ``"total"``. Columns:
+    ProgressSummary
+        ``.table`` has one row per group value (ascending), then ``"unscheduled"`` for
+        compounds without a value, then ``"total"``. Columns:
 
         * ``n_compounds``, ``households``: compounds in the project library (项目库): every
           compound whose status is not ``not_listed``;
@@ -517,8 +616,7 @@ def progress_summary(
         * ``cost_total`` and ``fund_<source>`` (万元): summed over packages by their ``by``
           value when ``packages`` has it, else ``cost_total`` of the compounds.
 
-        ``.attrs["notes"]`` carries what was assumed (including the cost notes of
-        :func:`~spatialreno.estimate_costs` when ``compounds`` carries them).
+        ``.notes`` carries the notes passed in and what was assumed; ``.by`` the grouping.
 
     Examples
     --------
@@ -528,7 +626,10 @@ def progress_summary(
     ...                   "renovation_status": ["completed", "planned", "reserve"],
     ...                   "plan_year": [2024, 2025, None]},
     ...                  index=pd.Index(["a", "b", "c"], name="compound_id"))
-    >>> progress_summary(c)[["n_compounds", "households", "n_started", "n_completed"]]  # doctest: +NORMALIZE_WHITESPACE
+    >>> s = progress_summary(c)
+    >>> s
+    ProgressSummary(by='plan_year', 3 group(s), 3 compounds, 350 households, 0 note(s))
+    >>> s.table[["n_compounds", "households", "n_started", "n_completed"]]  # doctest: +NORMALIZE_WHITESPACE
                  n_compounds  households  n_started  n_completed
     plan_year
     2024                   1         100          1            1
@@ -537,93 +638,125 @@ def progress_summary(
     total                  3         350          1            1
     """
     stage = "progress_summary"
-    _check_frame(compounds, stage, "compounds")
+    compounds = require_frame(compounds, "compounds", stage=stage)
     if packages is not None:
-        _check_frame(packages, stage, "packages")
-    notes: list[str] = []
-    idx = compounds.index
-    n = len(compounds)
+        packages = require_frame(packages, "packages", stage=stage)
+    found: list[str] = []
+    hh = _households(compounds, stage, found)
+    status = _status(compounds, stage, found)
+    year = _plan_year(compounds, packages, found)
+    key = year if by == "plan_year" else _group_key(compounds, packages, by, stage)
+    library = status != "not_listed"
+    frame = _count_frame(key, hh, status, year.notna().to_numpy())[library]
+    frame["key"] = frame["key"].where(pd.notna(frame["key"]), UNSCHEDULED)
+    counts = frame.groupby("key", sort=False)[list(_COUNTS)].sum()
+    money = _money_table(compounds, packages, by, frame["key"], library, stage, found)
+    return ProgressSummary(_ordered_with_total(counts, money, by), (*notes, *found), by)
 
+
+def _households(compounds: pd.DataFrame, stage: str, notes: list[str]) -> np.ndarray:
     if "households" in compounds.columns:
-        hh = np.nan_to_num(_numeric(compounds, "households", stage)).astype("int64")
-    else:
-        hh = np.zeros(n, dtype="int64")
-        notes.append("no households column: households counted as 0")
-    if "renovation_status" in compounds.columns:
-        raw = compounds["renovation_status"].astype("object")
-        status = schema.canonical_values("renovation_status", raw)
-        codes = schema.VOCABULARIES["renovation_status"]
-        bad = raw.notna() & ~status.isin(list(codes))
-        if bad.any():
-            raise DataError(
-                f"{stage}: unknown renovation_status {raw[bad].iloc[0]!r} in rows "
-                f"{_ids(idx[bad.to_numpy()])}; expected one of "
-                + ", ".join(f"{k} ({v[0]})" for k, v in codes.items())
-            )
-        status = status.to_numpy(dtype=object)
-    else:
-        status = np.full(n, None, dtype=object)
-        notes.append("no renovation_status column: every compound counted in the library, none started")
+        return np.nan_to_num(numeric(compounds, "households", stage)).astype("int64")
+    notes.append("no households column: households counted as 0")
+    return np.zeros(len(compounds), dtype="int64")
 
-    pkg_of = compounds["package_id"] if "package_id" in compounds.columns else None
 
-    def from_packages(col: str) -> pd.Series | None:
-        if packages is None or pkg_of is None or col not in packages.columns:
-            return None
-        return pd.Series(packages[col].reindex(pkg_of.to_numpy()).to_numpy(), index=idx)
+def _status(compounds: pd.DataFrame, stage: str, notes: list[str]) -> np.ndarray:
+    """Canonical renovation_status codes (None where there is no column)."""
+    if "renovation_status" not in compounds.columns:
+        notes.append("no renovation_status column: every compound counted in the library, "
+                     "none started")
+        return np.full(len(compounds), None, dtype=object)
+    raw = compounds["renovation_status"].astype("object")
+    status = schema.canonical_values("renovation_status", raw)
+    codes = schema.VOCABULARIES["renovation_status"]
+    bad = raw.notna() & ~status.isin(list(codes))
+    if bad.any():
+        raise DataError(
+            f"{stage}: unknown renovation_status {raw[bad].iloc[0]!r} in rows "
+            f"{short_list(compounds.index[bad.to_numpy()])}; expected one of "
+            + ", ".join(f"{k} ({v[0]})" for k, v in codes.items())
+        )
+    return status.to_numpy(dtype=object)
 
+
+def _via_packages(compounds: pd.DataFrame, packages: pd.DataFrame | None,
+                  col: str) -> pd.Series | None:
+    """A package column seen from each compound through ``compounds.package_id``."""
+    if packages is None or "package_id" not in compounds.columns or col not in packages.columns:
+        return None
+    return pd.Series(packages[col].reindex(compounds["package_id"].to_numpy()).to_numpy(),
+                     index=compounds.index)
+
+
+def _plan_year(compounds: pd.DataFrame, packages: pd.DataFrame | None,
+               notes: list[str]) -> pd.Series:
+    """The compound's own plan_year, else its package's (Int64, NA when none)."""
+    via = _via_packages(compounds, packages, "plan_year")
     if "plan_year" in compounds.columns:
-        year = pd.Series(pd.to_numeric(compounds["plan_year"], errors="coerce"), index=idx)
-        via = from_packages("plan_year")
+        year = pd.Series(pd.to_numeric(compounds["plan_year"], errors="coerce"),
+                         index=compounds.index)
         if via is not None:
             year = year.fillna(pd.to_numeric(via, errors="coerce"))
+    elif via is not None:
+        year = pd.to_numeric(via, errors="coerce")
     else:
-        via = from_packages("plan_year")
-        year = pd.to_numeric(via, errors="coerce") if via is not None else pd.Series(np.nan, index=idx)
-        if via is None:
-            notes.append("no plan_year (in compounds, or in packages through package_id): nothing planned")
-    year = year.astype("Float64").round().astype("Int64")
+        notes.append("no plan_year (in compounds, or in packages through package_id): "
+                     "nothing planned")
+        year = pd.Series(np.nan, index=compounds.index)
+    return year.astype("Float64").round().astype("Int64")
 
-    if by == "plan_year":
-        key = year
-    elif by in compounds.columns:
-        key = compounds[by]
-    else:
-        key = from_packages(by)
-        if key is None:
-            raise ConfigError(
-                f"{stage}: by={by!r} is neither a compound column nor a package column reachable "
-                "through compounds.package_id"
-            )
-    library = status != "not_listed"
+
+def _group_key(compounds: pd.DataFrame, packages: pd.DataFrame | None, by: str,
+               stage: str) -> pd.Series:
+    if by in compounds.columns:
+        return compounds[by]
+    key = _via_packages(compounds, packages, by)
+    if key is None:
+        raise ConfigError(
+            f"{stage}: by={by!r} is neither a compound column nor a package column reachable "
+            "through compounds.package_id"
+        )
+    return key
+
+
+def _count_frame(key: pd.Series, hh: np.ndarray, status: np.ndarray,
+                 planned: np.ndarray) -> pd.DataFrame:
     started = np.isin(status, ["started", "completed"])
     completed = status == "completed"
-    planned = year.notna().to_numpy()
-    frame = pd.DataFrame({
+    return pd.DataFrame({
         "key": key.to_numpy(dtype=object),
         "n_compounds": 1, "households": hh,
         "n_planned": planned.astype(int), "households_planned": np.where(planned, hh, 0),
         "n_started": started.astype(int), "households_started": np.where(started, hh, 0),
         "n_completed": completed.astype(int), "households_completed": np.where(completed, hh, 0),
-    }, index=idx)[library]
-    frame["key"] = frame["key"].where(pd.notna(frame["key"]), UNSCHEDULED)
-    counts = frame.groupby("key", sort=False)[list(_COUNTS)].sum()
+    }, index=key.index)
 
-    money = None
-    fund_cols = [f"fund_{s}" for s in FUNDING_SOURCES]
+
+def _money_table(compounds: pd.DataFrame, packages: pd.DataFrame | None, by: str,
+                 key: pd.Series, library: np.ndarray, stage: str,
+                 notes: list[str]) -> pd.DataFrame | None:
+    """cost_total and fund_<source> by group: from the packages, else the compounds' cost."""
     if packages is not None and by in packages.columns:
+        fund_cols = [f"fund_{s}" for s in FUNDING_SOURCES]
         cols = [c for c in ("cost_total", *fund_cols) if c in packages.columns]
-        if cols:
-            pk_key = packages[by].astype("object").where(packages[by].notna(), UNSCHEDULED)
-            if by == "plan_year":
-                pk_key = pk_key.map(lambda v: v if v == UNSCHEDULED else int(v))
-            money = packages[cols].apply(pd.to_numeric, errors="coerce").groupby(pk_key.to_numpy()).sum()
-    elif "cost_total" in compounds.columns:
-        cost = pd.Series(np.nan_to_num(_numeric(compounds, "cost_total", stage)), index=idx)[library]
-        money = cost.groupby(frame["key"].to_numpy()).sum().to_frame("cost_total")
-        if packages is not None:
-            notes.append(f"packages have no {by!r} column: money from the compounds' cost_total only")
+        if not cols:
+            return None
+        pk_key = packages[by].astype("object").where(packages[by].notna(), UNSCHEDULED)
+        if by == "plan_year":
+            pk_key = pk_key.map(lambda v: v if v == UNSCHEDULED else int(v))
+        return packages[cols].apply(pd.to_numeric, errors="coerce").groupby(pk_key.to_numpy()).sum()
+    if "cost_total" not in compounds.columns:
+        return None
+    cost = pd.Series(np.nan_to_num(numeric(compounds, "cost_total", stage)),
+                     index=compounds.index)[library]
+    if packages is not None:
+        notes.append(f"packages have no {by!r} column: money from the compounds' cost_total only")
+    return cost.groupby(key.to_numpy()).sum().to_frame("cost_total")
 
+
+def _ordered_with_total(counts: pd.DataFrame, money: pd.DataFrame | None, by: str) -> pd.DataFrame:
+    """Groups ascending, then unscheduled, then the total row; money rounded to 0.01 万元."""
     table = counts if money is None else counts.join(money, how="outer")
     table[list(_COUNTS)] = table[list(_COUNTS)].fillna(0).astype("int64")
     if money is not None:
@@ -633,16 +766,13 @@ def progress_summary(
         groups = sorted(groups)
     except TypeError:
         groups = sorted(groups, key=str)
-    order = groups + ([UNSCHEDULED] if UNSCHEDULED in table.index else [])
-    table = table.loc[order]
+    table = table.loc[groups + ([UNSCHEDULED] if UNSCHEDULED in table.index else [])]
     total = table.sum(numeric_only=True)
     if money is not None:
         total[list(money.columns)] = total[list(money.columns)].round(2)
     table.loc[TOTAL] = total
     table[list(_COUNTS)] = table[list(_COUNTS)].astype("int64")
     table.index = pd.Index(list(table.index), dtype=object, name=by)
-    table.attrs["notes"] = list(compounds.attrs.get("cost_notes", [])) + notes
-    table.attrs["by"] = by
     return table
 
 
@@ -654,20 +784,13 @@ def _count(x: int, lang: str) -> str:
     return f"{int(x):,}" if lang == "en" else str(int(x))
 
 
-def format_report(
-    summary: pd.DataFrame,
-    packages: pd.DataFrame | None = None,
-    *,
-    by: str = "plan_year",
-    lang: Literal["zh", "en"] = "zh",
-) -> list[str]:
-    """Progress-report sentences from :func:`progress_summary` (or from compounds directly).
+def format_report(summary: ProgressSummary, *, lang: Literal["zh", "en"] = "zh") -> list[str]:
+    """Progress-report sentences from :func:`progress_summary`.
 
     Parameters
     ----------
-    summary : DataFrame
-        The output of :func:`progress_summary`; a compounds frame is summarised first
-        (with ``packages`` and ``by``).
+    summary : ProgressSummary
+        The result of :func:`progress_summary`.
     lang : {"zh", "en"}, default "zh"
 
     Returns
@@ -676,6 +799,11 @@ def format_report(
         The library line (共纳入项目库小区 N 个、户数 H 户 …), one line per group, the
         unscheduled line, the funding line (资金来源：中央补助 X 万元 …，合计 T 万元) and
         one 注 line per note.
+
+    Raises
+    ------
+    TypeError
+        If ``summary`` is not a :class:`ProgressSummary` (a bare table has lost its notes).
 
     Examples
     --------
@@ -689,59 +817,71 @@ def format_report(
     """
     if lang not in ("zh", "en"):
         raise ConfigError(f"lang: expected 'zh' or 'en', got {lang!r}")
-    if not (isinstance(summary, pd.DataFrame) and TOTAL in summary.index
-            and set(_COUNTS) <= set(summary.columns)):
-        summary = progress_summary(summary, packages, by=by)
-    by = summary.attrs.get("by", summary.index.name or by)
-    zh = lang == "zh"
-    c = lambda v: _count(v, lang)  # noqa: E731
-    m = lambda v: _money(v, lang)  # noqa: E731
-    t = summary.loc[TOTAL]
-    lines: list[str] = []
-    if zh:
-        lines.append(
-            f"共纳入项目库小区 {c(t.n_compounds)} 个、户数 {c(t.households)} 户；"
-            f"已列入年度计划 {c(t.n_planned)} 个、{c(t.households_planned)} 户；"
-            f"已开工 {c(t.n_started)} 个、{c(t.households_started)} 户（含已完工）；"
-            f"已完工 {c(t.n_completed)} 个、{c(t.households_completed)} 户。"
+    if not isinstance(summary, ProgressSummary):
+        raise TypeError(
+            f"format_report: expected the ProgressSummary that progress_summary(compounds, "
+            f"packages) returns, got {type(summary).__name__}; pass that result, not its table"
         )
-    else:
-        lines.append(
-            f"Project library: {c(t.n_compounds)} compounds, {c(t.households)} households; "
+    table, zh = summary.table, lang == "zh"
+    lines = [_library_line(table.loc[TOTAL], lang)]
+    lines += _group_lines(table, summary.by, lang)
+    lines += _funding_line(table, lang)
+    lines += [f"注：{note}" if zh else f"Note: {note}" for note in summary.notes]
+    return lines
+
+
+def _library_line(t: pd.Series, lang: str) -> str:
+    def c(v):
+        return _count(v, lang)
+
+    if lang == "zh":
+        return (f"共纳入项目库小区 {c(t.n_compounds)} 个、户数 {c(t.households)} 户；"
+                f"已列入年度计划 {c(t.n_planned)} 个、{c(t.households_planned)} 户；"
+                f"已开工 {c(t.n_started)} 个、{c(t.households_started)} 户（含已完工）；"
+                f"已完工 {c(t.n_completed)} 个、{c(t.households_completed)} 户。")
+    return (f"Project library: {c(t.n_compounds)} compounds, {c(t.households)} households; "
             f"in a yearly plan: {c(t.n_planned)} compounds, {c(t.households_planned)} households; "
             f"started: {c(t.n_started)} compounds, {c(t.households_started)} households "
             f"(incl. completed); completed: {c(t.n_completed)} compounds, "
-            f"{c(t.households_completed)} households."
-        )
-    has_cost = "cost_total" in summary.columns
-    for key, row in summary.drop(index=TOTAL).iterrows():
-        cost = f"，估算投资 {m(row.cost_total)} 万元" if has_cost and zh else (
-            f"; estimated investment {m(row.cost_total)} (10k CNY)" if has_cost else "")
+            f"{c(t.households_completed)} households.")
+
+
+def _group_lines(table: pd.DataFrame, by: str, lang: str) -> list[str]:
+    zh = lang == "zh"
+
+    def c(v):
+        return _count(v, lang)
+
+    has_cost = "cost_total" in table.columns
+    lines = []
+    for key, row in table.drop(index=TOTAL).iterrows():
+        cost = ""
+        if has_cost:
+            cost = (f"，估算投资 {_money(row.cost_total, lang)} 万元" if zh else
+                    f"; estimated investment {_money(row.cost_total, lang)} (10k CNY)")
         if key == UNSCHEDULED:
             lines.append(
                 f"未排期：小区 {c(row.n_compounds)} 个、{c(row.households)} 户{cost}。" if zh else
-                f"Unscheduled: {c(row.n_compounds)} compounds, {c(row.households)} households{cost}."
-            )
+                f"Unscheduled: {c(row.n_compounds)} compounds, {c(row.households)} households{cost}.")
             continue
-        name = (f"{key}年" if by == "plan_year" else f"{key}") if zh else f"{key}"
+        name = f"{key}年" if zh and by == "plan_year" else f"{key}"
         lines.append(
             f"{name}：小区 {c(row.n_compounds)} 个、{c(row.households)} 户，已开工 "
             f"{c(row.n_started)} 个，已完工 {c(row.n_completed)} 个{cost}。" if zh else
             f"{name}: {c(row.n_compounds)} compounds, {c(row.households)} households; started "
-            f"{c(row.n_started)}; completed {c(row.n_completed)}{cost}."
-        )
-    funds = [f"fund_{s}" for s in FUNDING_SOURCES if f"fund_{s}" in summary.columns]
-    if funds:
-        parts = [
-            (schema.label("packages", f, unit=False, lang=lang), t[f]) for f in funds if t[f] != 0
-        ]
-        total = round(sum(t[f] for f in funds), 2)
-        if zh:
-            body = "、".join(f"{name} {m(v)} 万元" for name, v in parts) or "无"
-            lines.append(f"资金来源：{body}，合计 {m(total)} 万元。")
-        else:
-            body = ", ".join(f"{name.lower()} {m(v)}" for name, v in parts) or "none"
-            lines.append(f"Funding (10k CNY): {body}; total {m(total)}.")
-    for note in summary.attrs.get("notes", []):
-        lines.append(f"注：{note}" if zh else f"Note: {note}")
+            f"{c(row.n_started)}; completed {c(row.n_completed)}{cost}.")
     return lines
+
+
+def _funding_line(table: pd.DataFrame, lang: str) -> list[str]:
+    funds = [f"fund_{s}" for s in FUNDING_SOURCES if f"fund_{s}" in table.columns]
+    if not funds:
+        return []
+    t = table.loc[TOTAL]
+    parts = [(schema.label("packages", f, unit=False, lang=lang), t[f]) for f in funds if t[f] != 0]
+    total = round(sum(t[f] for f in funds), 2)
+    if lang == "zh":
+        body = "、".join(f"{name} {_money(v, lang)} 万元" for name, v in parts) or "无"
+        return [f"资金来源：{body}，合计 {_money(total, lang)} 万元。"]
+    body = ", ".join(f"{name.lower()} {_money(v, lang)}" for name, v in parts) or "none"
+    return [f"Funding (10k CNY): {body}; total {_money(total, lang)}."]

@@ -22,11 +22,14 @@ import copy
 import html
 import math
 import os
+import time
 import tomllib
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, get_args
 
 import geopandas as gpd
 import pandas as pd
@@ -34,10 +37,12 @@ import pandas as pd
 from . import schema
 from ._cells import write_csv
 from ._outdir import OutputFolder, atomic_write_bytes
+from .adjacency import BOUNDARY_POLICIES, RULES
 from .errors import ConfigError, SpatialRenoWarning
-from .io import split_layer_spec
+from .io import Engine, split_layer_spec
+from .partition import Method, Objective, OnInfeasible
 
-__all__ = ["Plan", "DEFAULT_CONFIG", "load_config"]
+__all__ = ["Plan", "PlanResult", "DEFAULT_CONFIG", "load_config"]
 
 LAYER_KINDS = ("compounds", "illegal", "gas", "barriers", "admin", "roads")
 
@@ -124,13 +129,16 @@ def _merge_config(user: Mapping[str, Any], *, source: str = "config") -> dict[st
 #: config that loads today loads next year too)
 YEAR_RANGE = (1949, 2100)
 
+#: closed option sets, read from the stage that owns each one
 _CHOICES = {
-    ("adjacency", "rule"): ("rook", "queen"),
-    ("adjacency", "boundary_policy"): ("forbid", "mark", "ignore"),
-    ("packages", "objective"): ("fewest", "balanced"),
-    ("packages", "method"): ("auto", "exact", "heuristic"),
-    ("packages", "on_infeasible"): ("raise", "report"),
-    ("inputs", "engine"): ("pyogrio", "fiona"),
+    ("adjacency", "rule"): RULES,
+    ("adjacency", "boundary_policy"): BOUNDARY_POLICIES,
+    ("packages", "objective"): get_args(Objective),
+    ("packages", "method"): get_args(Method),
+    ("packages", "on_infeasible"): get_args(OnInfeasible),
+    ("inputs", "engine"): get_args(Engine),
+    # the map and export modules are being split into packages (issue 13); their
+    # Lang / FieldNames literals replace these two once the split has landed
     ("map", "lang"): ("zh", "en"),
     ("export", "field_names"): ("code", "chinese"),
 }
@@ -368,6 +376,73 @@ def load_config(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     return cfg
 
 
+#: What one run of a plan produces; each is a read-only attribute of :class:`Plan` too.
+RESULT_FIELDS = ("compounds", "graph", "labels", "partition", "packages", "layers", "audit",
+                 "violations", "notes", "reconciliation", "funding", "phasing")
+
+
+@dataclass(frozen=True, eq=False)
+class PlanResult:
+    """The results of :meth:`Plan.run` (or of an edit): plain and immutable.
+
+    ``compounds`` (repaired, with overlay, cost and ``package_id``), ``graph``, ``labels``,
+    ``partition`` (the :class:`~spatialreno.partition.PartitionResult`), ``packages``,
+    ``layers`` (read-only mapping), ``audit``, ``violations``, ``notes`` (tuple of str),
+    ``reconciliation``, ``funding`` (:class:`~spatialreno.costing.FundingResult`) and
+    ``phasing`` (:class:`~spatialreno.phasing.PhasingResult` or None).
+    """
+
+    compounds: Any = None
+    graph: Any = None
+    labels: Any = None
+    partition: Any = None
+    packages: Any = None
+    layers: Mapping[str, Any] = field(default_factory=dict)
+    audit: Any = None
+    violations: Any = None
+    notes: tuple[str, ...] = ()
+    reconciliation: Any = None
+    funding: Any = None
+    phasing: Any = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", MappingProxyType(dict(self.layers)))
+        object.__setattr__(self, "notes", tuple(self.notes))
+
+
+class _ResultField:
+    """A Plan attribute that the stages write while the plan is built and that is
+    read-only afterwards (it reads ``plan.result``)."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        if obj._work is None:
+            return getattr(obj._result, self.name)
+        return obj._work.get(self.name)
+
+    def __set__(self, obj, value) -> None:
+        if obj._work is None:
+            raise AttributeError(
+                f"Plan.{self.name} is read-only (part of plan.result); use plan.move(...) for "
+                "a checked edit or plan.with_options(...).run() for a new plan")
+        obj._work[self.name] = value
+
+
+def _empty_work() -> dict[str, Any]:
+    return {"compounds": None, "graph": None, "labels": None, "partition": None,
+            "packages": None, "layers": {}, "audit": pd.DataFrame(columns=AUDIT_COLUMNS),
+            "violations": pd.DataFrame(), "notes": [], "reconciliation": pd.DataFrame(),
+            "funding": None, "phasing": None}
+
+
+#: Columns of :attr:`Plan.audit`.
+AUDIT_COLUMNS = ["stage", "layer", "id", "action", "detail"]
+
+
 class Plan:
     """A district's renovation packaging plan: inputs, options and (after :meth:`run`) results.
 
@@ -389,15 +464,31 @@ class Plan:
         self.inputs = {k: v for k, v in inputs.items() if v is not None}
         if "compounds" not in self.inputs:
             raise ConfigError("a plan needs compounds (inputs.compounds)")
-        self.compounds: gpd.GeoDataFrame | None = None
-        self.graph = None
-        self.labels: pd.Series | None = None
-        self.packages: gpd.GeoDataFrame | None = None
-        self.layers: dict[str, gpd.GeoDataFrame] = {}
-        self.audit = pd.DataFrame(columns=["stage", "layer", "id", "action", "detail"])
-        self.violations = pd.DataFrame()
-        self.notes: list[str] = []
-        self.reconciliation = pd.DataFrame()
+        self._result = PlanResult(**{k: v for k, v in _empty_work().items()})
+        self._work: dict[str, Any] | None = None  # the stages' working state during a run
+
+    compounds = _ResultField()
+    graph = _ResultField()
+    labels = _ResultField()
+    partition = _ResultField()
+    packages = _ResultField()
+    layers = _ResultField()
+    audit = _ResultField()
+    violations = _ResultField()
+    notes = _ResultField()
+    reconciliation = _ResultField()
+    funding = _ResultField()
+    phasing = _ResultField()
+
+    @property
+    def result(self) -> PlanResult:
+        """The frozen results of the last :meth:`run` (empty before it)."""
+        return self._result
+
+    def _freeze(self) -> None:
+        """Working state → :class:`PlanResult`; the attributes become read-only."""
+        work, self._work = self._work, None
+        self._result = PlanResult(**work)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -459,20 +550,41 @@ class Plan:
         return Plan(self.inputs, cfg)
 
     # ------------------------------------------------------------------ running
-    def run(self, *, progress: bool = True) -> Plan:
-        """Run every stage; results land on this plan, which is returned."""
+    #: the stages of :meth:`run`, in order
+    STAGES = ("read", "validate", "overlay", "costing", "adjacency", "partition",
+              "funding and phasing")
+
+    def run(self, *, progress: bool = True, until: str | None = None) -> Plan:
+        """Run every stage (or the stages up to and including ``until``, one of
+        :attr:`STAGES`); results land in :attr:`result`, and this plan is returned.
+
+        Every run starts again from the inputs, so running twice gives identical notes,
+        audit and packages. ``plan.timings`` holds the seconds per stage (for information;
+        no result depends on it)."""
         from tqdm.auto import tqdm
 
-        stages = [
-            ("read", self._read), ("validate", self._validate), ("overlay", self._overlay),
-            ("costing", self._costing), ("adjacency", self._adjacency),
-            ("partition", self._partition), ("funding and phasing", self._finish),
-        ]
-        bar = tqdm(stages, desc="spatialreno", unit="stage", disable=not progress, leave=False)
-        for name, step in bar:
-            bar.set_postfix_str(name)
-            step()
-        bar.close()
+        if until is not None and until not in self.STAGES:
+            raise ConfigError(f"`until` must be one of {', '.join(map(repr, self.STAGES))}, "
+                              f"got {until!r}")
+        steps = dict(zip(self.STAGES, (
+            self._read, self._validate, self._overlay, self._costing, self._adjacency,
+            self._partition, self._finish), strict=True))
+        names = self.STAGES[:self.STAGES.index(until) + 1] if until else self.STAGES
+        self._work = _empty_work()  # every run starts from the inputs: run() is idempotent
+        self.timings: dict[str, float] = {}
+        bar = tqdm(names, desc="spatialreno", unit="stage", disable=not progress, leave=False)
+        try:
+            for name in bar:
+                bar.set_postfix_str(name)
+                t0 = time.perf_counter()
+                steps[name]()
+                self.timings[name] = time.perf_counter() - t0
+        except BaseException:
+            self._work = None  # a failed run leaves the previous result as it was
+            raise
+        finally:
+            bar.close()
+        self._freeze()
         return self
 
     def _audit(self, stage: str, frame: pd.DataFrame | None) -> None:
@@ -487,7 +599,7 @@ class Plan:
         self.audit = pd.concat([self.audit, frame], ignore_index=True) if len(self.audit) else frame.reset_index(drop=True)
 
     def _read(self) -> None:
-        from .io import read_layer
+        from .io import read
 
         opts = self.config["inputs"]
         target = opts["to_crs"]
@@ -498,7 +610,7 @@ class Plan:
             path, layer = split_layer_spec(spec)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", SpatialRenoWarning)
-                gdf = read_layer(
+                got = read(
                     path, kind, layer=layer, crs=opts["crs"], to_crs=target,
                     encoding=opts["encoding"], engine=opts["engine"],
                     id_column=opts["id_column"] if kind == "compounds" else None,
@@ -506,10 +618,10 @@ class Plan:
             for w in caught:
                 self.notes.append(f"{kind}: {w.message}")
             if target is None:
-                target = gdf.crs
-            for note in gdf.attrs.get("read_notes", []):
+                target = got.frame.crs
+            for note in got.notes:
                 self.notes.append(f"{kind}: {note}")
-            self.layers[kind] = gdf
+            self.layers[kind] = got.frame
 
     def _validate(self) -> None:
         from .validate import repair_layer
@@ -560,21 +672,14 @@ class Plan:
         self.reconciliation = pd.concat(recon, ignore_index=True) if recon else pd.DataFrame()
 
     def _costing(self) -> None:
-        from .costing import CostRates, estimate_costs
+        from .costing import estimate_costs
 
-        rates = self.config["costs"]["rates"]
-        if rates is None:
-            rates = CostRates()
-        elif isinstance(rates, str):
-            rates = CostRates.from_toml(rates)
-        elif isinstance(rates, Mapping):
-            rates = CostRates.from_dict(rates)
-        self.rates = rates
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", SpatialRenoWarning)
-            self.layers["compounds"] = estimate_costs(self.layers["compounds"], rates)
-        for w in caught:
-            self.notes.append(f"costing: {w.message}")
+        with warnings.catch_warnings():  # every costing warning is also in est.notes
+            warnings.simplefilter("ignore", SpatialRenoWarning)
+            est = estimate_costs(self.layers["compounds"], self.config["costs"]["rates"])
+        self.rates = est.rates
+        self.layers["compounds"] = est.compounds
+        self.notes.extend(f"costing: {note}" for note in est.notes)
 
     def _adjacency(self) -> None:
         from .adjacency import build_adjacency
@@ -601,7 +706,7 @@ class Plan:
         limits = _limits_from_config(cfg["limits"])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SpatialRenoWarning)
-            labels = partition_packages(
+            result = partition_packages(
                 self.graph, limits=limits, objective=cfg["objective"],
                 target_packages=cfg["target_packages"], locked=cfg["locked"] or None,
                 must_link=[tuple(p) for p in cfg["must_link"]] or None,
@@ -611,13 +716,14 @@ class Plan:
             )
         for w in caught:
             self.notes.append(f"partition: {w.message}")
-        self._set_labels(labels)
+        self._set_labels(result)
 
-    def _set_labels(self, labels: pd.Series) -> None:
-        from .partition import violations
-
+    def _set_labels(self, result) -> None:
+        """Take a PartitionResult: labels on the compounds, violations in the audit."""
+        labels = result.labels
+        self.partition = result
         self.labels = labels
-        self.violations = violations(labels)
+        self.violations = result.violations.copy()
         compounds = self.layers["compounds"].copy()
         compounds["package_id"] = labels.reindex(compounds.index)
         self.layers["compounds"] = compounds
@@ -632,45 +738,54 @@ class Plan:
             }))
 
     def _finish(self) -> None:
-        from .costing import FundingShares, fund_packages
+        from .costing import fund_packages
         from .packages import dissolve_packages
         from .phasing import assign_phases
 
         packages = dissolve_packages(self.compounds, self.labels)
-        shares = self.config["funding"]["shares"]
-        if isinstance(shares, str):
-            shares = FundingShares.from_toml(shares)
-        elif isinstance(shares, Mapping):
-            shares = FundingShares.from_dict(shares)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", SpatialRenoWarning)
-            packages = fund_packages(packages, shares, graph=self.graph, labels=self.labels)
-            budgets = {int(y): float(v) for y, v in self.config["phasing"]["budgets"].items()}
-            if budgets:
-                packages = assign_phases(packages, budgets=budgets,
-                                         priority=self.config["phasing"]["weights"])
-        for w in caught:
-            self.notes.append(f"funding: {w.message}")
+        budgets = {int(y): float(v) for y, v in self.config["phasing"]["budgets"].items()}
+        with warnings.catch_warnings():  # every funding/phasing warning is also in .notes
+            warnings.simplefilter("ignore", SpatialRenoWarning)
+            funded = fund_packages(packages, self.config["funding"]["shares"],
+                                   graph=self.graph, labels=self.labels)
+            phased = assign_phases(funded.packages, budgets=budgets,
+                                   priority=self.config["phasing"]["weights"]) if budgets else None
+        self.funding, self.phasing = funded, phased
+        # funding and phasing are redone after an edit: replace their notes and audit rows
+        mine = ("funding", "phasing")
+        self.notes = [n for n in self.notes if not n.startswith(tuple(f"{m}: " for m in mine))]
+        self.audit = self.audit[~self.audit["stage"].isin(mine)].reset_index(drop=True)
+        self.notes.extend(f"funding: {note}" for note in funded.notes)
+        if phased is not None:
+            self.notes.extend(f"phasing: {note}" for note in phased.notes)
+        packages = funded.packages if phased is None else phased.packages
         self.packages = packages
         self.layers["packages"] = packages
-        if "split_warning" in packages:
-            split = packages[packages["split_warning"].fillna("").astype(str) != ""]
-            self._audit("funding", pd.DataFrame({
-                "layer": "packages", "id": split.index.to_numpy(),
-                "action": "possible split to avoid tendering (化整为零)",
-                "detail": split["split_warning"].astype(str).to_numpy(),
+        self._audit_funding(funded)
+        if phased is not None:
+            self._audit_phasing(phased)
+
+    def _audit_funding(self, funded) -> None:
+        """One audit row per package in a 化整为零 group."""
+        split = funded.packages[funded.packages["split_warning"] != ""]
+        self._audit("funding", pd.DataFrame({
+            "layer": "packages", "id": split.index.to_numpy(),
+            "action": "possible split to avoid tendering (化整为零)",
+            "detail": split["split_warning"].astype(str).to_numpy(),
+        }))
+
+    def _audit_phasing(self, phased) -> None:
+        """The plan year onto the compounds, and one audit row per package not phased."""
+        compounds = self.compounds.copy()
+        compounds["plan_year"] = phased.packages["plan_year"].reindex(self.labels).to_numpy()
+        self.compounds = compounds
+        self.layers["compounds"] = compounds
+        unphased = phased.unphased
+        if len(unphased):
+            self._audit("phasing", pd.DataFrame({
+                "layer": "packages", "id": unphased.index.to_numpy(), "action": "not phased",
+                "detail": unphased["phase_reason"].to_numpy(),
             }))
-        if "plan_year" in packages:
-            compounds = self.compounds.copy()
-            compounds["plan_year"] = packages["plan_year"].reindex(self.labels).to_numpy()
-            self.compounds = compounds
-            self.layers["compounds"] = compounds
-            unphased = packages[packages["plan_year"].isna()]
-            if len(unphased):
-                self._audit("phasing", pd.DataFrame({
-                    "layer": "packages", "id": unphased.index.to_numpy(), "action": "not phased",
-                    "detail": unphased.get("phase_reason", pd.Series("", index=unphased.index)).to_numpy(),
-                }))
 
     # ------------------------------------------------------------------ results
     def _require_run(self) -> None:
@@ -859,27 +974,46 @@ class Plan:
 
     # ------------------------------------------------------------------ edits
     def _copy(self) -> Plan:
+        """A plan with this plan's results as working state (for an edit)."""
         new = Plan.__new__(Plan)
         new.__dict__.update({k: (copy.copy(v) if isinstance(v, dict | list) else v)
-                             for k, v in self.__dict__.items()})
+                             for k, v in self.__dict__.items() if k not in ("_work", "_result")})
+        new._result = self._result
+        new._work = {k: getattr(self._result, k) for k in RESULT_FIELDS}
+        new._work["layers"] = dict(self._result.layers)
+        new._work["notes"] = list(self._result.notes)
         return new
 
     def move(self, compound_id: str, package_id: str) -> Plan:
-        """A new plan with ``compound_id`` moved to ``package_id``, checked against the limits.
+        """A new plan with ``compound_id`` moved to ``package_id``, checked against every
+        hard constraint: the limits, contiguity, ``locked``, ``must_link``, ``cannot_link``
+        and the boundary policy ([adjacency] boundary with ``boundary_policy="forbid"``).
 
-        Raises :class:`~spatialreno.errors.EditError` naming the limit or the contiguity the
-        move would break. Funding and phasing are redone for the new packages.
+        Raises :class:`~spatialreno.errors.EditError` naming the constraint the move would
+        break. Funding and phasing are redone for the new packages; the audit gets the new
+        partition, funding and phasing rows in place of the old ones plus one ``edit`` row.
+        This plan is left unchanged.
         """
         from .packages import move_compound
 
         self._require_run()
-        limits = _limits_from_config(self.config["packages"]["limits"])
-        labels = move_compound(self.labels, self.graph, compound_id, package_id, limits=limits)
+        cfg = self.config["packages"]
+        column = self.config["adjacency"]["boundary"]
+        moved = move_compound(
+            self.partition, self.graph, compound_id, package_id,
+            limits=_limits_from_config(cfg["limits"]), locked=cfg["locked"] or None,
+            must_link=[tuple(p) for p in cfg["must_link"]] or None,
+            cannot_link=[tuple(p) for p in cfg["cannot_link"]] or None,
+            boundary=self.compounds[column] if column and column in self.compounds else None)
         new = self._copy()
         new.audit = self.audit[self.audit["stage"] != "partition"].reset_index(drop=True)
-        new._set_labels(labels)
+        new._set_labels(moved)
         new._finish()
-        new.notes = [*self.notes, f"edit: moved {compound_id} to {package_id}"]
+        new._audit("edit", pd.DataFrame({
+            "layer": "compounds", "id": [compound_id], "action": "moved",
+            "detail": [f"from {self.labels[compound_id]} to {package_id}"]}))
+        new.notes.append(f"edit: moved {compound_id} to {package_id}")
+        new._freeze()
         return new
 
     def diff(self, other: Plan) -> pd.DataFrame:

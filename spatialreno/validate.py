@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections import Counter
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -21,6 +22,18 @@ import pandas as pd
 import shapely
 
 from . import schema
+from ._contracts import (
+    LINEAL,
+    POLYGONAL,
+    PUNTAL,
+    TYPE_NAME,
+    GeometryType,
+    allowed_types,
+    crs_problems,
+    geometry_rows,
+    id_rows,
+    type_names,
+)
 from .errors import DataError
 
 __all__ = ["check_layer", "repair_layer", "PROBLEM_COLUMNS", "AUDIT_COLUMNS", "MAX_PLAUSIBLE"]
@@ -28,9 +41,10 @@ __all__ = ["check_layer", "repair_layer", "PROBLEM_COLUMNS", "AUDIT_COLUMNS", "M
 PROBLEM_COLUMNS = ["id", "row", "problem", "detail"]
 AUDIT_COLUMNS = ["layer", "id", "row", "action", "detail"]
 
-_POLYGONAL = {"Polygon", "MultiPolygon"}
-_LINEAR = {"LineString", "MultiLineString", "LinearRing"}
-_PUNTAL = {"Point", "MultiPoint"}
+#: geometry families by type name, as repair keeps the parts of a layer's family
+_POLYGONAL = frozenset(TYPE_NAME[t] for t in POLYGONAL)
+_LINEAR = frozenset(TYPE_NAME[t] for t in LINEAL)
+_PUNTAL = frozenset(TYPE_NAME[t] for t in PUNTAL)
 #: the largest magnitude a number in a layer may have: no count, area, length or cost of a
 #: compound comes near it, and sums of values beyond it overflow to inf
 MAX_PLAUSIBLE = 1e12
@@ -38,12 +52,11 @@ MAX_PLAUSIBLE = 1e12
 _WHAT = {"compounds": "compound polygons", "illegal": "illegal-structure points or polygons",
          "gas": "gas pipe lines", "barriers": "barrier lines or polygons", "admin": "admin polygons",
          "roads": "road lines", "packages": "package polygons"}
-#: shapely geometry type ids → names
-_TYPE_NAMES = np.array(
-    ["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
-     "MultiPolygon", "GeometryCollection"],
-    dtype=object,
-)
+
+
+#: shapely type ids of single-part geometries (what collections are flattened to)
+_SINGLE_PART_IDS = tuple(t.value for t in (GeometryType.POINT, GeometryType.LINESTRING,
+                                            GeometryType.LINEARRING, GeometryType.POLYGON))
 
 
 def _check_kind(kind: str) -> None:
@@ -106,103 +119,130 @@ def _nonfinite_message(gdf: gpd.GeoDataFrame, kind: str) -> str | None:
 def check_layer(gdf: gpd.GeoDataFrame, kind: str) -> pd.DataFrame:
     """Report every contract problem of a layer; change nothing.
 
-    Checked: CRS present and projected; geometry missing, empty, invalid (with shapely's
-    reason, e.g. ``Self-intersection[3 5]``), or of a type the layer does not take;
-    missing and duplicate ids; non-numeric, non-finite (``inf``), implausibly large
+    Checked: CRS present, projected and in metres; geometry missing, empty, invalid (with
+    shapely's reason, e.g. ``Self-intersection[3 5]``), or of a type the layer does not
+    take; missing and duplicate ids; non-numeric, non-finite (``inf``), implausibly large
     (beyond ±1e12) and negative values in numeric columns; build years outside 1900–this
     year; coordinates the CRS cannot hold (:func:`spatialreno.io.check_coordinates`: lon/lat
     degrees in EPSG:4547, metres in EPSG:4326, 1e15, inf); an empty layer, or one where no
-    row has a geometry the layer takes.
+    row has a geometry the layer takes. The CRS, id and geometry checks are the predicates
+    of :mod:`spatialreno._contracts`, which every stage's input check uses too.
 
     Returns
     -------
     DataFrame with columns ``id, row, problem, detail`` (empty when the layer is clean).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> import pandas as pd
+    >>> from shapely import Point, box
+    >>> import spatialreno as sr
+    >>> x, y = 521_000, 3_378_500  # Hanyang, in EPSG:4547 metres
+    >>> g = gpd.GeoDataFrame({"households": [10, -2]},
+    ...                      geometry=[box(x, y, x + 90, y + 90), Point(x, y)],
+    ...                      index=pd.Index(["a", "a"], name="compound_id"), crs="EPSG:4547")
+    >>> sr.check_layer(g, "compounds")[["id", "row", "problem"]]
+      id  row              problem
+    0  a    0         duplicate id
+    1  a    1         duplicate id
+    2  a    1       negative value
+    3  a    1  wrong geometry type
     """
     _check_kind(kind)
-    rows: list[dict] = []
-    if gdf.crs is None:
-        rows.append({"id": None, "row": None, "problem": "no CRS", "detail": "set or read with crs="})
-    elif not gdf.crs.is_projected:
-        rows.append({"id": None, "row": None, "problem": "geographic CRS",
-                     "detail": f"{gdf.crs.to_string()}; project to metres (e.g. EPSG:4547)"})
-    ids = _ids(gdf)
+    report = _Report(_ids(gdf))
+    _check_crs(report, gdf, kind)
     if len(gdf) == 0:
-        rows.append({"id": None, "row": None, "problem": "empty layer",
-                     "detail": f"no rows; expected {_WHAT.get(kind, kind)}"})
-    geoms = np.asarray(gdf.geometry.array, dtype=object)
-    missing = shapely.is_missing(geoms)
-    empty = ~missing & shapely.is_empty(geoms)
-    present = ~missing & ~empty
-    if gdf.crs is not None and present.any():
-        from .io import check_coordinates
-
-        coord = check_coordinates(gdf, source=_source(gdf, kind))
-        if coord is not None and coord.whole_layer and coord.problem != "non-finite coordinates":
-            rows.append({"id": None, "row": None, "problem": coord.problem, "detail": coord.message})
-        elif coord is not None:
-            for i in coord.rows:
-                rows.append({"id": ids[i], "row": int(i), "problem": coord.problem,
-                             "detail": coord.message})
-    reasons = np.full(len(geoms), None, dtype=object)
-    if present.any():
-        reasons[present] = shapely.is_valid_reason(geoms[present])
-    types = np.full(len(geoms), None, dtype=object)
-    if present.any():
-        types[present] = shapely.get_type_id(geoms[present])
-    allowed = schema.GEOMETRY_TYPES[kind]
-    for i in np.flatnonzero(missing):
-        rows.append({"id": ids[i], "row": int(i), "problem": "missing geometry", "detail": ""})
-    for i in np.flatnonzero(empty):
-        rows.append({"id": ids[i], "row": int(i), "problem": "empty geometry", "detail": ""})
-    unusable: Counter = Counter({"missing geometry": int(missing.sum()), "empty geometry": int(empty.sum())})
-    for i in np.flatnonzero(present):
-        tname = _TYPE_NAMES[types[i]]
-        if tname not in allowed:
-            rows.append({"id": ids[i], "row": int(i), "problem": "wrong geometry type",
-                         "detail": f"{tname}; {kind} takes {', '.join(allowed)}"})
-            unusable[tname] += 1
-        if reasons[i] != "Valid Geometry":
-            rows.append({"id": ids[i], "row": int(i), "problem": "invalid geometry",
-                         "detail": str(reasons[i])})
-    if len(gdf) and sum(unusable.values()) == len(gdf):
-        rows.append({"id": None, "row": None, "problem": "no usable geometry",
-                     "detail": _no_usable(gdf, kind, +unusable)})
-    id_series = pd.Series(ids)
-    for i in np.flatnonzero(id_series.isna().to_numpy() | (id_series.astype(str).str.strip() == "").to_numpy()):
-        rows.append({"id": None, "row": int(i), "problem": "missing id",
-                     "detail": f"{schema.ID_COLUMNS[kind]} is empty"})
-    dup = id_series.duplicated(keep=False).to_numpy() & id_series.notna().to_numpy()
-    for i in np.flatnonzero(dup):
-        n = int((id_series == ids[i]).sum())
-        rows.append({"id": ids[i], "row": int(i), "problem": "duplicate id",
-                     "detail": f"{n} rows share {schema.ID_COLUMNS[kind]} {ids[i]!r}"})
+        report.add(None, "empty layer", f"no rows; expected {_WHAT.get(kind, kind)}")
+    _check_geometry(report, gdf, kind)
+    _check_ids(report, gdf, kind)
     for col in _numeric_columns(gdf, kind):
-        raw = gdf[col.name]
-        num = pd.to_numeric(raw, errors="coerce")
-        bad = (num.isna() & raw.notna()).to_numpy()
-        for i in np.flatnonzero(bad):
-            rows.append({"id": ids[i], "row": int(i), "problem": "not a number",
-                         "detail": f"{col.name} ({col.zh}) = {raw.iloc[i]!r}"})
-        inf, huge = _implausible(num)
-        for i in np.flatnonzero(inf):
-            rows.append({"id": ids[i], "row": int(i), "problem": "not a finite number",
-                         "detail": f"{col.name} ({col.zh}) = {raw.iloc[i]!r}"})
-        for i in np.flatnonzero(huge):
-            rows.append({"id": ids[i], "row": int(i), "problem": "implausibly large",
-                         "detail": f"{col.name} ({col.zh}) = {num.iloc[i]:g}; beyond "
-                                   f"±{MAX_PLAUSIBLE:g} no value is real, and sums overflow"})
-        neg = (num < 0).fillna(False).to_numpy(dtype=bool) & ~inf & ~huge
-        for i in np.flatnonzero(neg):
-            rows.append({"id": ids[i], "row": int(i), "problem": "negative value",
-                         "detail": f"{col.name} ({col.zh}) = {num.iloc[i]}"})
-        if col.name in ("build_year", "install_year"):
-            year = _dt.date.today().year
-            out = ((num < 1900) | (num > year)).fillna(False).to_numpy(dtype=bool)
-            for i in np.flatnonzero(out):
-                rows.append({"id": ids[i], "row": int(i), "problem": "year out of range",
-                             "detail": f"{col.name} = {num.iloc[i]:g}; expected 1900–{year}"})
-    out = _frame(rows, PROBLEM_COLUMNS)
+        _check_numbers(report, gdf[col.name], col)
+    out = _frame(report.rows, PROBLEM_COLUMNS)
     return out.sort_values(["row", "problem"], na_position="first", kind="stable").reset_index(drop=True)
+
+
+@dataclass
+class _Report:
+    """The rows of a :func:`check_layer` table, collected check by check."""
+
+    ids: np.ndarray
+    rows: list[dict] = field(default_factory=list)
+
+    def add(self, i, problem: str, detail: str, *, with_id: bool = True) -> None:
+        """One problem of row ``i`` (``None``: of the whole layer)."""
+        ident = self.ids[i] if i is not None and with_id else None
+        self.rows.append({"id": ident, "row": None if i is None else int(i),
+                          "problem": problem, "detail": detail})
+
+
+def _check_crs(report: _Report, gdf: gpd.GeoDataFrame, kind: str) -> None:
+    for p in crs_problems(gdf.crs, name=_source(gdf, kind)):
+        report.add(None, p.label, p.message)
+    if gdf.crs is None or not len(gdf):
+        return
+    from .io import check_coordinates
+
+    coord = check_coordinates(gdf, source=_source(gdf, kind))
+    if coord is None:
+        return
+    if coord.whole_layer and coord.problem != "non-finite coordinates":
+        report.add(None, coord.problem, coord.message)
+    else:
+        for i in coord.rows:
+            report.add(i, coord.problem, coord.message)
+
+
+def _check_geometry(report: _Report, gdf: gpd.GeoDataFrame, kind: str) -> None:
+    allowed = allowed_types(kind)
+    rows = geometry_rows(gdf.geometry.array, allowed)
+    for i in np.flatnonzero(rows.missing):
+        report.add(i, "missing geometry", "")
+    for i in np.flatnonzero(rows.empty):
+        report.add(i, "empty geometry", "")
+    takes = ", ".join(TYPE_NAME[t] for t in allowed)
+    for i in np.flatnonzero(rows.present):
+        if rows.wrong_type[i]:
+            report.add(i, "wrong geometry type", f"{rows.type_name[i]}; {kind} takes {takes}")
+        if rows.invalid[i]:
+            report.add(i, "invalid geometry", str(rows.reason[i]))
+    unusable = Counter({"missing geometry": int(rows.missing.sum()),
+                        "empty geometry": int(rows.empty.sum())})
+    unusable.update(rows.type_name[rows.wrong_type].tolist())
+    if len(gdf) and sum(unusable.values()) == len(gdf):
+        report.add(None, "no usable geometry", _no_usable(gdf, kind, +unusable))
+
+
+def _check_ids(report: _Report, gdf: gpd.GeoDataFrame, kind: str) -> None:
+    id_col = schema.ID_COLUMNS[kind]
+    missing, repeated = id_rows(gdf.index)
+    for i in np.flatnonzero(missing):
+        report.add(i, "missing id", f"{id_col} is empty", with_id=False)
+    counts = pd.Series(report.ids[repeated]).value_counts()
+    for i in np.flatnonzero(repeated):
+        ident = report.ids[i]
+        report.add(i, "duplicate id", f"{counts[ident]} rows share {id_col} {ident!r}")
+
+
+def _check_numbers(report: _Report, raw: pd.Series, col: schema.Column) -> None:
+    num = pd.to_numeric(raw, errors="coerce")
+    what = f"{col.name} ({col.zh})"
+    for i in np.flatnonzero((num.isna() & raw.notna()).to_numpy()):
+        report.add(i, "not a number", f"{what} = {raw.iloc[i]!r}")
+    inf, huge = _implausible(num)
+    for i in np.flatnonzero(inf):
+        report.add(i, "not a finite number", f"{what} = {raw.iloc[i]!r}")
+    for i in np.flatnonzero(huge):
+        report.add(i, "implausibly large", f"{what} = {num.iloc[i]:g}; beyond "
+                                           f"±{MAX_PLAUSIBLE:g} no value is real, and sums overflow")
+    neg = (num < 0).fillna(False).to_numpy(dtype=bool) & ~inf & ~huge
+    for i in np.flatnonzero(neg):
+        report.add(i, "negative value", f"{what} = {num.iloc[i]}")
+    if col.name in ("build_year", "install_year"):
+        year = _dt.date.today().year
+        out = ((num < 1900) | (num > year)).fillna(False).to_numpy(dtype=bool)
+        for i in np.flatnonzero(out):
+            report.add(i, "year out of range", f"{col.name} = {num.iloc[i]:g}; expected 1900–{year}")
 
 
 def _keep_family(geoms: np.ndarray, family: set[str]) -> np.ndarray:
@@ -210,13 +250,13 @@ def _keep_family(geoms: np.ndarray, family: set[str]) -> np.ndarray:
     parts, idx = shapely.get_parts(geoms, return_index=True)
     # collections may hold multi-geometries or further collections: flatten to single parts
     for _ in range(4):
-        multi = shapely.get_type_id(parts) >= 4
+        multi = ~np.isin(shapely.get_type_id(parts), _SINGLE_PART_IDS)
         if not multi.any():
             break
         sub, sub_idx = shapely.get_parts(parts[multi], return_index=True)
         parts = np.concatenate([parts[~multi], sub])
         idx = np.concatenate([idx[~multi], idx[multi][sub_idx]])
-    names = _TYPE_NAMES[shapely.get_type_id(parts)] if len(parts) else np.array([], dtype=object)
+    names = type_names(parts)
     keep = np.isin(names, list(family)) & ~shapely.is_empty(parts)
     parts, idx = parts[keep], idx[keep]
     out = np.full(len(geoms), None, dtype=object)
@@ -311,9 +351,9 @@ def repair_layer(gdf: gpd.GeoDataFrame, kind: str) -> tuple[gpd.GeoDataFrame, pd
         repaired |= invalid
         live = ~drop
     # keep the parts of the right family
-    type_names = np.full(n, None, dtype=object)
-    type_names[live] = _TYPE_NAMES[shapely.get_type_id(new_geoms[live])]
-    wrong = live & ~np.isin(type_names, list(allowed))
+    kinds = np.full(n, None, dtype=object)
+    kinds[live] = type_names(new_geoms[live])
+    wrong = live & ~np.isin(kinds, list(allowed))
     if wrong.any():
         candidates = np.full(n, None, dtype=object)
         for fam in families:
@@ -324,14 +364,14 @@ def repair_layer(gdf: gpd.GeoDataFrame, kind: str) -> tuple[gpd.GeoDataFrame, pd
         for i in np.flatnonzero(wrong):
             if candidates[i] is None:
                 audit.append({"layer": kind, "id": ids[i], "row": int(i), "action": "dropped",
-                              "detail": f"{type_names[i]} has no part {kind} can take "
+                              "detail": f"{kinds[i]} has no part {kind} can take "
                                         f"({', '.join(sorted(allowed))})"})
-                unusable[str(type_names[i])] += 1
+                unusable[str(kinds[i])] += 1
                 drop[i] = True
             else:
-                kept = shapely.get_type_id(candidates[i])
+                kept = type_names([candidates[i]])[0]
                 audit.append({"layer": kind, "id": ids[i], "row": int(i), "action": "geometry repaired",
-                              "detail": f"kept the {_TYPE_NAMES[kept]} part of a {type_names[i]}"})
+                              "detail": f"kept the {kept} part of a {kinds[i]}"})
                 new_geoms[i] = candidates[i]
                 repaired[i] = True
     out = out.set_geometry(gpd.GeoSeries(new_geoms, index=out.index, crs=out.crs))

@@ -135,7 +135,7 @@ def test_rate_file_errors_name_key_and_file(tmp_path, text, match):
 def test_rate_file_not_toml_or_missing(tmp_path):
     with pytest.raises(ConfigError, match="not valid TOML"):
         CostRates.from_toml(write(tmp_path, "[renovation\nbasic = 1"))
-    with pytest.raises(ConfigError, match="file not found"):
+    with pytest.raises(ConfigError, match="no such rates file"):
         CostRates.from_toml(tmp_path / "nope.toml")
 
 
@@ -175,7 +175,8 @@ def compounds() -> pd.DataFrame:
 
 def test_cost_arithmetic_by_hand(compounds):
     before = compounds.copy()
-    out = estimate_costs(compounds)
+    est = estimate_costs(compounds)
+    out = est.compounds
     pd.testing.assert_frame_equal(compounds, before)  # input untouched
     a, b, c = (out.loc[k] for k in "abc")
     # a: 10,000 ㎡ × 450 元 = 450 万; gas 100 m × 1000 + 20 m × 500 + 100 户 × 0.066 万 = 17.6 万
@@ -196,7 +197,9 @@ def test_cost_arithmetic_by_hand(compounds):
     assert b.services_cost == 6.30 and b.construction_cost == pytest.approx(98.84)
     # c: 8,000 ㎡ 提升 × 700 = 560 万, no gas work
     assert c.cost_renovation == 560.0 and c.cost_gas == 0.0 and c.cost_total == 560.0
-    notes = " ".join(out.attrs["cost_notes"])
+    assert out.attrs == {}  # results never travel in attrs
+    assert est.rates == CostRates()
+    notes = " ".join(est.notes)
     assert "households is empty" in notes
     assert "demolition.per_m2 = 150 元/㎡" in notes
     assert "gas.courtyard_buried_per_m" in notes
@@ -208,7 +211,7 @@ def test_sums_are_exact_in_cents(compounds):
     big.index = pd.Index([f"c{i}" for i in range(len(big))], name="compound_id")
     big["floor_area_m2"] = rng.uniform(1000, 90000, len(big)).round(1)
     big["illegal_area_m2"] = rng.uniform(0, 999, len(big)).round(1)
-    out = estimate_costs(big)
+    out = estimate_costs(big).compounds
     items = out[["cost_renovation", "cost_gas", "cost_elevator", "cost_demolition"]]
     for cid in out.index:
         total = dec(out.at[cid, "cost_total"])
@@ -218,7 +221,7 @@ def test_sums_are_exact_in_cents(compounds):
 
 
 def test_household_method(compounds):
-    out = estimate_costs(compounds, CostRates(gas_method="household"))
+    out = estimate_costs(compounds, CostRates(gas_method="household")).compounds
     assert out.at["a", "cost_gas"] == pytest.approx(100 * 0.72 + 4.5)
     assert out.at["b", "cost_gas"] == pytest.approx(40 * 0.72)
     assert out.at["c", "cost_gas"] == 0.0
@@ -226,10 +229,10 @@ def test_household_method(compounds):
 
 def test_rates_from_path_and_dict(compounds, tmp_path):
     path = write(tmp_path, '[demolition]\nper_m2 = { value = 300, unit = "元/㎡" }\n')
-    assert estimate_costs(compounds, path).at["a", "cost_demolition"] == 6.0
-    assert estimate_costs(compounds, str(path)).at["a", "cost_demolition"] == 6.0
+    assert estimate_costs(compounds, path).compounds.at["a", "cost_demolition"] == 6.0
+    assert estimate_costs(compounds, str(path)).compounds.at["a", "cost_demolition"] == 6.0
     as_dict = {"demolition": {"per_m2": {"value": 300, "unit": "元/㎡"}}}
-    assert estimate_costs(compounds, as_dict).at["a", "cost_demolition"] == 6.0
+    assert estimate_costs(compounds, as_dict).compounds.at["a", "cost_demolition"] == 6.0
     with pytest.raises(ConfigError, match="rates"):
         estimate_costs(compounds, 3)
 
@@ -237,19 +240,20 @@ def test_rates_from_path_and_dict(compounds, tmp_path):
 def test_missing_overlay_columns_warn_and_count_zero():
     plain = pd.DataFrame({"floor_area_m2": [1000.0]}, index=pd.Index(["x"], name="compound_id"))
     with pytest.warns(SpatialRenoWarning, match="illegal_area_m2") as rec:
-        out = estimate_costs(plain)
+        est = estimate_costs(plain)
+    out = est.compounds
     message = str(rec[0].message)
     assert "gas_aged_m" in message and "renovation_class" in message
     assert out.at["x", "cost_total"] == 45.0  # default class improve
     assert out.at["x", "cost_gas"] == 0.0 and out.at["x", "cost_demolition"] == 0.0
-    assert "counted as 0" in out.attrs["cost_notes"][0]
+    assert "counted as 0" in est.notes[0]
 
 
 def test_empty_class_uses_default_and_unknown_class_fails(compounds):
     compounds.loc["a", "renovation_class"] = None
-    out = estimate_costs(compounds, CostRates(renovation_default_class="basic"))
-    assert out.at["a", "cost_renovation"] == 200.0
-    assert any("renovation_class is empty" in n for n in out.attrs["cost_notes"])
+    est = estimate_costs(compounds, CostRates(renovation_default_class="basic"))
+    assert est.compounds.at["a", "cost_renovation"] == 200.0
+    assert any("renovation_class is empty" in n for n in est.notes)
     compounds.loc["b", "renovation_class"] = "deluxe"
     with pytest.raises(DataError, match=r"unknown renovation_class 'deluxe' in rows 'b'"):
         estimate_costs(compounds)
@@ -266,14 +270,17 @@ def test_bad_figures_fail(compounds):
     text.loc["c", "gas_aged_m"] = "lots"
     with pytest.raises(DataError, match="non-numeric"):
         estimate_costs(text)
-    with pytest.raises(TypeError):
+    with pytest.raises(DataError, match="must be a DataFrame"):
         estimate_costs([1, 2])
+    dup = compounds.rename(index={"b": "a"})
+    with pytest.raises(DataError, match="must be unique"):
+        estimate_costs(dup)
 
 
 def test_class_columns_above_total_warn(compounds):
     compounds.loc["a", "gas_aged_m"] = 10.0
     with pytest.warns(SpatialRenoWarning, match="add up to more than gas_aged_m"):
-        out = estimate_costs(compounds)
+        out = estimate_costs(compounds).compounds
     assert out.at["a", "cost_gas"] == pytest.approx(22.1)
 
 
@@ -281,7 +288,7 @@ def test_geodataframe_stays_geodataframe(compounds):
     gdf = gpd.GeoDataFrame(
         compounds, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)], crs=4547
     )
-    out = estimate_costs(gdf)
+    out = estimate_costs(gdf).compounds
     assert isinstance(out, gpd.GeoDataFrame) and out.crs == gdf.crs
     assert "cost_total" not in gdf.columns
 
@@ -355,7 +362,8 @@ def test_default_split_by_hand():
         cost_elevator=[50.0], cost_demolition=[10.0], cost_total=[1160.0],
     )
     before = pk.copy()
-    out = fund_packages(pk)
+    res = fund_packages(pk)
+    out = res.packages
     pd.testing.assert_frame_equal(pk, before)
     row = out.iloc[0]
     assert row.fund_central == pytest.approx(380 + 0.45 * 80)  # 416
@@ -371,7 +379,8 @@ def test_default_split_by_hand():
 def test_residue_goes_to_the_balancing_source():
     pk = packages_frame(cost_renovation=[0.03, 333.33], cost_total=[0.03, 333.33])
     shares = {"shares": {"renovation": {"central": 1 / 3, "provincial": 1 / 3}}, "balance": "bond"}
-    out = fund_packages(pk, shares)
+    res = fund_packages(pk, shares)
+    out = res.packages
     assert out["fund_central"].tolist() == [0.01, 111.11]
     assert out["fund_provincial"].tolist() == [0.01, 111.11]
     assert out["fund_bond"].tolist() == [0.01, 111.11]
@@ -382,16 +391,18 @@ def test_residue_goes_to_the_balancing_source():
 
 def test_unitemised_cost_goes_to_balance_and_note():
     pk = packages_frame(cost_renovation=[100.0], cost_total=[150.0])
-    out = fund_packages(pk)
+    res = fund_packages(pk)
+    out = res.packages
     assert out.at["P1", "fund_central"] == 38.0
     assert out.at["P1", "fund_municipal"] == pytest.approx(150 - 38 - 0.16 - 5)
-    assert any("not in the cost_<item> columns" in n for n in out.attrs["funding_notes"])
+    assert any("not in the cost_<item> columns" in n for n in res.notes)
 
 
 def test_only_cost_total_is_funded_as_renovation():
-    out = fund_packages(packages_frame(cost_total=[200.0]))
+    res = fund_packages(packages_frame(cost_total=[200.0]))
+    out = res.packages
     assert out.at["P1", "fund_central"] == 76.0
-    assert any("funded as renovation" in n for n in out.attrs["funding_notes"])
+    assert any("funded as renovation" in n for n in res.notes)
 
 
 def test_funding_input_errors():
@@ -438,7 +449,8 @@ def test_funding_sums_exactly_and_respects_caps(case):
         cost_gas_utility=np.divide(items["util"], 100), cost_elevator=np.divide(items["elev"], 100),
         cost_demolition=np.divide(items["dem"], 100), cost_total=total / 100,
     )
-    out = fund_packages(pk, fs)
+    res = fund_packages(pk, fs)
+    out = res.packages
     by_item = {"renovation": items["ren"], "gas": items["gas"], "gas_utility": items["util"],
                "elevator": items["elev"], "demolition": items["dem"]}
     for i, (_, row) in enumerate(out.iterrows()):
@@ -469,7 +481,8 @@ def test_tender_flag_at_thresholds(column, values, expected):
     split = {"construction_cost": [0.0] * 3, "goods_cost": [0.0] * 3, "services_cost": [0.0] * 3}
     split[column] = values
     pk = packages_frame(cost_total=values, **split)
-    out = fund_packages(pk)
+    res = fund_packages(pk)
+    out = res.packages
     assert out["must_tender"].tolist() == expected
     assert out["must_tender"].dtype == "Int64"
     assert out[column].tolist() == values
@@ -478,27 +491,29 @@ def test_tender_flag_at_thresholds(column, values, expected):
 def test_tender_thresholds_are_configurable():
     pk = packages_frame(cost_total=[350.0], construction_cost=[350.0], goods_cost=[0.0],
                         services_cost=[0.0])
-    assert fund_packages(pk).at["P1", "must_tender"] == 0
+    assert fund_packages(pk).packages.at["P1", "must_tender"] == 0
     local = {"construction": {"value": 3_000_000, "unit": "元"}}
-    assert fund_packages(pk, thresholds=local).at["P1", "must_tender"] == 1
-    assert fund_packages(pk, thresholds=TenderThresholds(construction=350)).at["P1", "must_tender"] == 1
+    assert fund_packages(pk, thresholds=local).packages.at["P1", "must_tender"] == 1
+    assert fund_packages(pk, thresholds=TenderThresholds(construction=350)).packages.at["P1", "must_tender"] == 1
 
 
 def test_split_derived_from_items_when_columns_missing():
     # 425.53 万 of renovation: services ⌊6 %⌋ = 25.53, construction exactly 400.00 → tender
     pk = packages_frame(cost_renovation=[425.53, 425.52], cost_total=[425.53, 425.52])
-    out = fund_packages(pk)
+    res = fund_packages(pk)
+    out = res.packages
     assert out["services_cost"].tolist() == [25.53, 25.53]
     assert out["construction_cost"].tolist() == [400.0, 399.99]
     assert out["must_tender"].tolist() == [1, 0]
-    assert any("derived from the cost_<item>" in n for n in out.attrs["funding_notes"])
+    assert any("derived from the cost_<item>" in n for n in res.notes)
 
 
 def test_pipeline_split_matches_compound_sums(compounds):
-    costed = estimate_costs(compounds)
+    costed = estimate_costs(compounds).compounds
     labels = pd.Series(["P1", "P1", "P2"], index=compounds.index, name="package_id")
     pk = costed.select_dtypes("number").groupby(labels).sum()
-    out = fund_packages(pk)
+    res = fund_packages(pk)
+    out = res.packages
     assert out.at["P1", "construction_cost"] == pytest.approx(495.6 + 98.84)
     assert out.at["P1", "fund_utility"] == pytest.approx(4.5)
     assert out.at["P1", "must_tender"] == 1 and out.at["P2", "must_tender"] == 1
@@ -523,13 +538,18 @@ def test_split_warning_for_adjacent_same_contractor():
     pk = small([300.0, 200.0, 390.0], contractor=["A", "A", "B"])
     adjacency = nx.Graph([("P1", "P2"), ("P2", "P3")])
     with pytest.warns(SpatialRenoWarning, match=r"化整为零.*construction P1\+P2 = 500\.00 ≥ 400 万元"):
-        out = fund_packages(pk, adjacency=adjacency)
+        res = fund_packages(pk, adjacency=adjacency)
+        out = res.packages
     assert out.at["P1", "split_warning"].startswith("construction P1+P2 = 500.00")
     assert "contractor 'A'" in out.at["P2", "split_warning"]
     assert out.at["P3", "split_warning"] == ""
-    (group,) = out.attrs["split_groups"]
-    assert group == {"category": "construction", "contractor": "A", "packages": ["P1", "P2"],
+    assert list(res.split_groups.columns) == ["category", "contractor", "packages", "total",
+                                              "threshold"]
+    (group,) = res.split_groups.to_dict("records")
+    assert group == {"category": "construction", "contractor": "A", "packages": ("P1", "P2"),
                      "total": 500.0, "threshold": 400.0}
+    assert out.attrs == {}
+    assert any(n.startswith("1 group(s) of adjacent packages") for n in res.notes)  # warned and noted
     assert out["must_tender"].tolist() == [0, 0, 0]
 
 
@@ -546,18 +566,21 @@ def test_no_split_warning(construction, contractor, edges):
     pk = small(construction, contractor=contractor)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        out = fund_packages(pk, adjacency=edges)
+        res = fund_packages(pk, adjacency=edges)
+        out = res.packages
     assert (out["split_warning"] == "").all()
-    assert out.attrs["split_groups"] == []
+    assert res.split_groups.empty
 
 
 def test_split_warning_exactly_at_threshold_and_group_of_three():
     with pytest.warns(SpatialRenoWarning):
-        out = fund_packages(small([350.0, 50.0], ["A", "A"]), adjacency=[("P1", "P2")])
-    assert out.attrs["split_groups"][0]["total"] == 400.0
+        res = fund_packages(small([350.0, 50.0], ["A", "A"]), adjacency=[("P1", "P2")])
+        out = res.packages
+    assert res.split_groups.iloc[0]["total"] == 400.0
     three = small([150.0, 150.0, 150.0], ["A", "A", "A"])
     with pytest.warns(SpatialRenoWarning, match=r"P1\+P2\+P3 = 450\.00"):
-        out = fund_packages(three, adjacency=nx.path_graph(["P1", "P2", "P3"]))
+        res = fund_packages(three, adjacency=nx.path_graph(["P1", "P2", "P3"]))
+        out = res.packages
     assert all(out["split_warning"] != "")
 
 
@@ -574,8 +597,8 @@ def test_split_check_from_compound_graph_without_contractor():
     assert sorted(package_adjacency(["P1", "P2"], graph=G, labels=labels).edges()) == [("P1", "P2")]
     pk = small([300.0, 200.0])
     with pytest.warns(SpatialRenoWarning, match="化整为零"):
-        out = fund_packages(pk, graph=G, labels=labels)
-    assert any("no contractor column" in n for n in out.attrs["funding_notes"])
+        res = fund_packages(pk, graph=G, labels=labels)
+    assert any("no contractor column" in n for n in res.notes)
     # empty contractor cells count as one unknown contractor
     pk2 = small([300.0, 200.0], contractor=[None, None])
     with pytest.warns(SpatialRenoWarning):
@@ -583,9 +606,10 @@ def test_split_check_from_compound_graph_without_contractor():
 
 
 def test_split_check_skipped_without_adjacency():
-    out = fund_packages(small([300.0, 200.0], ["A", "A"]))
+    res = fund_packages(small([300.0, 200.0], ["A", "A"]))
+    out = res.packages
     assert (out["split_warning"] == "").all()
-    assert any("check skipped" in n for n in out.attrs["funding_notes"])
+    assert any("check skipped" in n for n in res.notes)
 
 
 def test_adjacency_argument_errors():
@@ -596,3 +620,49 @@ def test_adjacency_argument_errors():
         fund_packages(pk, graph=nx.Graph(), labels=pd.Series(dtype=object), adjacency=[])
     with pytest.raises(ConfigError, match="needs `graph`"):
         fund_packages(pk, labels=pd.Series(dtype=object))
+
+
+# ======================================================================================
+# result objects and the package layout
+# ======================================================================================
+def test_results_are_frozen_plain_objects(compounds):
+    est = estimate_costs(compounds)
+    assert isinstance(est, sr.CostEstimate)
+    assert isinstance(est.notes, tuple) and all(isinstance(n, str) for n in est.notes)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        est.notes = ()  # type: ignore[misc]
+    assert repr(est).startswith("CostEstimate(3 compounds, cost_total 1,240.24 万元")
+    pk = est.compounds.select_dtypes("number").groupby(["P1", "P1", "P2"]).sum()
+    pk.index.name = "package_id"
+    res = fund_packages(pk, adjacency=[])
+    assert isinstance(res, sr.FundingResult) and res.shares == FundingShares()
+    assert res.packages.attrs == {} and isinstance(res.notes, tuple)
+    assert res.split_groups.empty and list(res.split_groups.columns) == [
+        "category", "contractor", "packages", "total", "threshold"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.packages = pk  # type: ignore[misc]
+    assert repr(res) == "FundingResult(2 packages, 2 to tender, 0 split group(s), 1 note(s))"
+
+
+def test_funding_input_is_checked_by_the_contract():
+    with pytest.raises(DataError, match=r"fund_packages: `packages` must be a DataFrame"):
+        fund_packages({"cost_total": [1.0]})
+    pk = packages_frame(cost_total=[1.0, 2.0]).rename(index={"P2": "P1"})
+    with pytest.raises(DataError, match=r"package_id of `packages` must be unique"):
+        fund_packages(pk)
+
+
+def test_package_layout_reexports():
+    import spatialreno.costing as costing
+    from spatialreno.costing import estimate, funding, rates, results, tender
+    from spatialreno.packages import package_adjacency as canonical
+
+    assert costing.package_adjacency is canonical
+    assert costing.CostRates is rates.CostRates
+    assert costing.estimate_costs is estimate.estimate_costs
+    assert costing.fund_packages is funding.fund_packages
+    assert costing.TenderThresholds is tender.TenderThresholds
+    assert costing.FundingResult is results.FundingResult
+    for name in costing.__all__:
+        assert getattr(sr, name, None) is getattr(costing, name) or name.isupper() \
+            or name == "package_adjacency"

@@ -9,6 +9,7 @@ import geopandas as gpd
 import pyogrio
 import pytest
 import shapely
+from geopandas.testing import assert_geodataframe_equal
 from pyproj import CRS
 
 import spatialreno as sr
@@ -59,9 +60,10 @@ def test_lon_lat_layer_is_projected_to_its_gk_zone(tmp_path):
     g = _chinese_layer().to_crs(4490)
     path = tmp_path / "c.gpkg"
     g.to_file(path)
-    out = sr.read_layer(path, "compounds")
+    got = sr.io.read(path, "compounds")
+    out = got.frame
     assert out.crs.to_epsg() == 4547
-    assert any("reprojected" in n for n in out.attrs["read_notes"])
+    assert any("reprojected" in n for n in got.notes)
     # within a millimetre of the original projected coordinates
     assert out.geometry.iloc[0].equals_exact(_chinese_layer().geometry.iloc[0], tolerance=1e-3)
 
@@ -96,20 +98,22 @@ def test_gbk_shapefile_without_cpg_reads_back_chinese(tmp_path, engine):
     # GDAL alone returns mojibake here: the reason this reader exists
     raw = pyogrio.read_dataframe(path)
     assert list(raw.iloc[:, 1]) != NAMES
-    out = sr.read_layer(path, "compounds", engine=engine)
+    got = sr.io.read(path, "compounds", engine=engine)
+    out = got.frame
     assert list(out["name"]) == NAMES
     assert list(out.index) == ["420105-0001", "420105-0002", "420105-0003"]
-    assert out.attrs["encoding"] == "GBK"
-    assert any("no .cpg" in n and "GBK" in n for n in out.attrs["read_notes"])
+    assert got.encoding == "GBK"
+    assert any("no .cpg" in n and "GBK" in n for n in got.notes)
 
 
 def test_utf8_shapefile_without_cpg_is_detected(tmp_path):
     g = _chinese_layer().rename(columns={"小区名称": "cmp_name", "户数": "hh_cnt", "小区编码": "cmp_id",
                                           "街道": "street"})
     path = _write_shp(g, tmp_path / "c.shp", "UTF-8", cpg=False)
-    out = sr.read_layer(path, "compounds")
+    got = sr.io.read(path, "compounds")
+    out = got.frame
     assert list(out["name"]) == NAMES
-    assert out.attrs["encoding"] == "UTF-8"
+    assert got.encoding == "UTF-8"
 
 
 @pytest.mark.parametrize("declared", ["936", "ANSI 936", "GBK", "CP936"])
@@ -263,3 +267,22 @@ def test_unreadable_wuhan_districts_is_a_one_line_error(real_data):
         sr.read_layer(path, "admin")
     msg = str(err.value)
     assert "wuhan_districts.geojson" in msg and "\n" not in msg and "UTF-8" in msg
+
+
+# ---------------------------------------------------------------- LayerRead
+def test_read_returns_a_frozen_layer_read_and_read_layer_its_frame(tmp_path):
+    import dataclasses
+
+    path = tmp_path / "c.gpkg"
+    _chinese_layer().to_crs(4490).to_file(path)
+    got = sr.io.read(path, "compounds")
+    assert isinstance(got, sr.io.LayerRead)
+    assert got.source == str(path)
+    assert isinstance(got.notes, tuple) and any("reprojected" in n for n in got.notes)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        got.notes = ()
+    # results do not travel in attrs: only the source label stays there
+    assert got.frame.attrs == {"source": str(path)}
+    frame = sr.read_layer(path, "compounds")
+    assert frame.attrs == {"source": str(path)}
+    assert_geodataframe_equal(frame, got.frame)

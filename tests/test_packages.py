@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
+import spatialreno as sr
 from spatialreno.errors import DataError, EditError
 from spatialreno.packages import diff_packages, dissolve_packages, move_compound
 from spatialreno.partition import partition_packages
@@ -88,7 +89,8 @@ def test_dissolve_requires_every_compound(grid3x3):
 
 def test_partition_then_dissolve(grid3x3, graph3x3):
     limits = {"households": (60, 160)}
-    labels = partition_packages(graph3x3, limits=limits)
+    labels_res = partition_packages(graph3x3, limits=limits)
+    labels = labels_res.labels
     assert_packages_valid(graph3x3, labels, limits)
     out = dissolve_packages(grid3x3, labels)
     assert out["households"].between(60, 160).all()
@@ -113,7 +115,12 @@ def test_diff_packages():
 
 
 def test_move_compound_ok(graph3x3):
-    new = move_compound(LABELS, graph3x3, "e", "P1", limits={"compounds": (1, 4)})
+    res = move_compound(LABELS, graph3x3, "e", "P1", limits={"compounds": (1, 4)})
+    assert isinstance(res, sr.PartitionResult)
+    assert not res.labels.attrs
+    assert res.edits == ({"compound_id": "e", "from": "P3", "to": "P1"},)
+    assert res.violations.empty
+    new = res.labels
     assert new["e"] == "P1"
     assert "P3" not in set(new)
     assert LABELS["e"] == "P3"  # input untouched
@@ -136,6 +143,51 @@ def test_move_compound_errors(graph3x3):
         move_compound(LABELS, graph3x3, "e", "P9", limits=limits)
     with pytest.raises(EditError, match="not in the plan"):
         move_compound(LABELS, graph3x3, "zz", "P1", limits=limits)
+    with pytest.raises(EditError, match="needs `limits`"):
+        move_compound(LABELS, graph3x3, "e", "P1")
+
+
+def test_move_compound_chains_results(graph3x3):
+    first = move_compound(LABELS, graph3x3, "e", "P1", limits={"compounds": (1, 5)})
+    second = move_compound(first, graph3x3, "f", "P1")  # limits come from the result
+    assert second.labels["f"] == "P1" and len(second.edits) == 2
+    with pytest.raises(EditError, match="compounds max"):
+        move_compound(second, graph3x3, "c", "P1")
+
+
+@pytest.mark.parametrize(("kwargs", "move", "match"), [
+    ({"locked": {"e": "EPC-1"}}, ("e", "P1"), "locked constraint: 'e' is locked"),
+    ({"locked": {"a": "P1"}}, ("e", "P1"), "package 'P1' is locked"),
+    ({"must_link": [("e", "h")]}, ("e", "P1"), "must_link constraint"),
+    ({"cannot_link": [("b", "e")]}, ("e", "P1"), "cannot_link constraint"),
+])
+def test_move_compound_checks_every_rule(graph3x3, kwargs, move, match):
+    limits = {"compounds": (1, 9)}
+    with pytest.raises(EditError, match=match):
+        move_compound(LABELS, graph3x3, *move, limits=limits, **kwargs)
+    # without the rule the same move is allowed
+    assert move_compound(LABELS, graph3x3, *move, limits=limits).labels[move[0]] == move[1]
+
+
+def test_move_compound_boundary_policy(graph3x3, grid3x3):
+    G = graph3x3.copy()
+    G.graph["boundary_policy"] = "forbid"
+    street = grid3x3["street"]
+    with pytest.raises(EditError, match="boundary policy"):  # f (S2) into P1 (S1)
+        move_compound(LABELS, G, "c", "P1", limits={"compounds": (1, 9)}, boundary=street)
+    G.graph["boundary_policy"] = "mark"  # marked crossings are allowed
+    assert move_compound(LABELS, G, "c", "P1", limits={"compounds": (1, 9)},
+                         boundary=street).labels["c"] == "P1"
+
+
+def test_violations_refuse_bare_series(graph3x3):
+    res = partition_packages(graph3x3, limits={"compounds": (1, 4)})
+    assert not res.labels.attrs
+    with pytest.raises(TypeError, match="pass the PartitionResult|not its labels Series"):
+        sr.violations(res.labels)
+    with pytest.raises(TypeError, match="not its labels Series"):
+        sr.solver_report(res.labels)
+    assert sr.violations(res).empty and len(sr.solver_report(res)) == 1
 
 
 def test_assert_packages_valid_messages(graph3x3):

@@ -143,21 +143,23 @@ limit_sets = st.sampled_from([
 def test_random_planar_plans_are_valid_or_explained(n, seed, limits, method):
     G = delaunay_graph(n, seed)
     try:
-        labels = partition_packages(G, limits=limits, method=method, seed=seed,
+        labels_res = partition_packages(G, limits=limits, method=method, seed=seed,
                                     time_limit_s=5)
+        labels = labels_res.labels
     except InfeasiblePackagingError as err:
         assert len(err.violations) > 0
         assert str(err).startswith("partition_packages: no plan keeps every limit")
         # the report mode then returns a full plan with the problems listed
-        labels = partition_packages(G, limits=limits, method=method, seed=seed,
+        labels_res = partition_packages(G, limits=limits, method=method, seed=seed,
                                     on_infeasible="report", time_limit_s=5)
+        labels = labels_res.labels
         assert set(labels.index) == set(G.nodes)
-        assert len(violations(labels)) > 0
+        assert len(violations(labels_res)) > 0
         return
     assert labels.name == "package_id"
     assert list(labels.index) == list(G.nodes)
     assert_packages_valid(G, labels, limits)
-    assert violations(labels).empty
+    assert violations(labels_res).empty
 
 
 @FAST
@@ -167,7 +169,8 @@ def test_grids_valid_or_explained(rows, cols, lo, span):
     G = grid_graph(rows, cols)
     limits = {"compounds": (lo, lo + span)}
     try:
-        labels = partition_packages(G, limits=limits, time_limit_s=5)
+        labels_res = partition_packages(G, limits=limits, time_limit_s=5)
+        labels = labels_res.labels
     except InfeasiblePackagingError as err:
         # only legitimate reason on a grid: the compounds min/max cannot tile it
         assert (err.violations["limit"].isin(["all limits", "compounds min"])).all()
@@ -189,12 +192,13 @@ def test_exact_matches_brute_force(n, seed, limits):
         with pytest.raises(InfeasiblePackagingError):
             partition_packages(G, limits=limits, method="exact")
         return
-    labels = partition_packages(G, limits=limits, method="exact")
+    labels_res = partition_packages(G, limits=limits, method="exact")
+    labels = labels_res.labels
     assert_packages_valid(G, labels, limits)
     assert labels.nunique() == k_best
     comp = package_compactness(G, labels)["compactness_m"].sum()
     assert comp == pytest.approx(comp_best, rel=1e-6, abs=1e-6)
-    assert solver_report(labels)["status"].tolist() == ["optimal"]
+    assert solver_report(labels_res)["status"].tolist() == ["optimal"]
 
 
 def test_heuristic_within_five_percent_of_exact():
@@ -202,10 +206,12 @@ def test_heuristic_within_five_percent_of_exact():
     exact_total = heur_total = 0
     for seed in range(10):
         G = delaunay_graph(20, seed)
-        exact = partition_packages(G, limits=limits, method="exact", time_limit_s=20)
-        report = solver_report(exact)
+        exact_res = partition_packages(G, limits=limits, method="exact", time_limit_s=20)
+        exact = exact_res.labels
+        report = solver_report(exact_res)
         assert (report["gap"] == 0).all()
-        heur = partition_packages(G, limits=limits, method="heuristic", seed=seed)
+        heur_res = partition_packages(G, limits=limits, method="heuristic", seed=seed)
+        heur = heur_res.labels
         assert_packages_valid(G, heur, limits)
         exact_total += exact.nunique()
         heur_total += heur.nunique()
@@ -215,8 +221,10 @@ def test_heuristic_within_five_percent_of_exact():
 def test_balanced_spreads_no_more_than_fewest():
     G = delaunay_graph(14, 3)
     limits = {"households": (1000, 3500)}
-    fewest = partition_packages(G, limits=limits, method="exact")
-    balanced = partition_packages(G, limits=limits, method="exact", objective="balanced")
+    fewest_res = partition_packages(G, limits=limits, method="exact")
+    fewest = fewest_res.labels
+    balanced_res = partition_packages(G, limits=limits, method="exact", objective="balanced")
+    balanced = balanced_res.labels
     assert balanced.nunique() == fewest.nunique()
     hh = pd.Series(nx.get_node_attributes(G, "households"))
 
@@ -231,8 +239,9 @@ def test_balanced_spreads_no_more_than_fewest():
 @pytest.mark.parametrize("method", ["exact", "heuristic"])
 def test_target_packages(method):
     G = grid_graph(3, 4)
-    labels = partition_packages(G, limits={"compounds": (2, 6)}, target_packages=4,
+    labels_res = partition_packages(G, limits={"compounds": (2, 6)}, target_packages=4,
                                 method=method)
+    labels = labels_res.labels
     assert labels.nunique() == 4
     assert_packages_valid(G, labels, {"compounds": (2, 6)})
 
@@ -270,9 +279,10 @@ def test_component_below_min_is_named():
 def test_report_mode_returns_plan_and_violations():
     G = delaunay_graph(15, 2)
     G.nodes["C003"]["households"] = 9000.0
-    labels = partition_packages(G, limits={"households": (None, 6000)},
+    labels_res = partition_packages(G, limits={"households": (None, 6000)},
                                 on_infeasible="report")
-    table = violations(labels)
+    labels = labels_res.labels
+    table = violations(labels_res)
     assert list(table.columns) == ["package_id", "compound_id", "limit", "value", "bound",
                                    "problem", "fix"]
     assert "C003" in set(table["compound_id"])
@@ -301,9 +311,10 @@ def test_isolated_compound_is_flagged_single_package():
     G = grid_graph(2, 3)
     G.add_node("lonely", x=9000.0, y=9000.0, households=10.0)
     with pytest.warns(SpatialRenoWarning, match="lonely"):
-        labels = partition_packages(G, limits={"compounds": (2, 3), "households": (600, None)})
+        labels_res = partition_packages(G, limits={"compounds": (2, 3), "households": (600, None)})
+        labels = labels_res.labels
     assert (labels == labels["lonely"]).sum() == 1
-    table = violations(labels)
+    table = violations(labels_res)
     assert "isolated" in set(table.loc[table["compound_id"] == "lonely", "limit"])
     assert_packages_valid(G, labels, {"compounds": (2, 3), "households": (600, None)})
     with pytest.raises(AssertionError, match="lonely"):
@@ -314,8 +325,9 @@ def test_isolated_compound_is_flagged_single_package():
 
 def test_same_seed_same_packages_regardless_of_node_order():
     G = delaunay_graph(120, 5)
-    a = partition_packages(G, limits={"compounds": (2, 8), "households": (1500, 6000)},
+    a_res = partition_packages(G, limits={"compounds": (2, 8), "households": (1500, 6000)},
                            method="heuristic", seed=3)
+    a = a_res.labels
     nodes = list(G.nodes(data=True))
     random.Random(1).shuffle(nodes)
     H = nx.Graph()
@@ -323,8 +335,9 @@ def test_same_seed_same_packages_regardless_of_node_order():
     edges = list(G.edges(data=True))
     random.Random(2).shuffle(edges)
     H.add_edges_from(edges)
-    b = partition_packages(H, limits={"compounds": (2, 8), "households": (1500, 6000)},
+    b_res = partition_packages(H, limits={"compounds": (2, 8), "households": (1500, 6000)},
                            method="heuristic", seed=3)
+    b = b_res.labels
     pd.testing.assert_series_equal(a.sort_index(), b.sort_index())
 
 
@@ -336,9 +349,11 @@ def test_stable_ids_after_small_change():
         right.nodes[v]["x"] += 10_000
     G = nx.union(left, right)
     limits = {"compounds": (2, 8), "households": (1500, 6000)}
-    before = partition_packages(G, limits=limits, method="heuristic")
+    before_res = partition_packages(G, limits=limits, method="heuristic")
+    before = before_res.labels
     G.nodes["C004"]["households"] += 150
-    after = partition_packages(G, limits=limits, method="heuristic")
+    after_res = partition_packages(G, limits=limits, method="heuristic")
+    after = after_res.labels
     right_ids = [v for v in G if v.startswith("R")]
     pd.testing.assert_series_equal(before[right_ids], after[right_ids])
     old = before.groupby(before).groups
@@ -353,11 +368,13 @@ def test_stable_ids_after_small_change():
 def test_district_prefix_in_ids():
     G = grid_graph(2, 2)
     nx.set_node_attributes(G, "420105", "adcode")
-    labels = partition_packages(G, limits={"compounds": (4, 4)})
+    labels_res = partition_packages(G, limits={"compounds": (4, 4)})
+    labels = labels_res.labels
     assert set(labels) == {"PK-420105-r0c0"}
     # a member id that already carries the district code is not prefixed twice
     H = nx.relabel_nodes(G, {v: f"420105-{v}" for v in G})
-    labels = partition_packages(H, limits={"compounds": (4, 4)})
+    labels_res = partition_packages(H, limits={"compounds": (4, 4)})
+    labels = labels_res.labels
     assert set(labels) == {"PK-420105-r0c0"}
 
 
@@ -367,9 +384,10 @@ def test_locked_must_cannot_link_honoured():
     G = grid_graph(4, 4)
     limits = {"compounds": (2, 4)}
     locked = {"r0c0": "EPC-1", "r0c1": "EPC-1", "r1c0": "EPC-1"}
-    labels = partition_packages(G, limits=limits, locked=locked,
+    labels_res = partition_packages(G, limits=limits, locked=locked,
                                 must_link=[("r3c3", "r2c2")],
                                 cannot_link=[("r3c0", "r3c1"), ("r0c3", "r1c3")])
+    labels = labels_res.labels
     assert_packages_valid(G, labels, limits)
     assert set(labels.index[labels == "EPC-1"]) == set(locked)
     assert labels["r3c3"] == labels["r2c2"]
@@ -380,8 +398,9 @@ def test_locked_must_cannot_link_honoured():
 @pytest.mark.parametrize("method", ["exact", "heuristic"])
 def test_must_link_non_touching(method):
     G = grid_graph(3, 5)
-    labels = partition_packages(G, limits={"compounds": (2, 5)},
+    labels_res = partition_packages(G, limits={"compounds": (2, 5)},
                                 must_link=[("r0c0", "r0c2")], method=method)
+    labels = labels_res.labels
     assert labels["r0c0"] == labels["r0c2"]
     assert_packages_valid(G, labels, {"compounds": (2, 5)})
 

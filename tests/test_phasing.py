@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import warnings
 
@@ -15,6 +16,7 @@ import spatialreno as sr
 from spatialreno import ConfigError, DataError, SchemaError, SpatialRenoWarning
 from spatialreno.costing import estimate_costs, fund_packages
 from spatialreno.phasing import (
+    NODE_LIMIT,
     TIE_VALUE,
     PriorityWeights,
     assign_phases,
@@ -82,64 +84,70 @@ def test_priority_weights_validation(tmp_path):
 def test_phases_by_priority_within_budgets():
     pk = frame(cost_total=[60.0, 50.0, 40.0, 30.0], priority=[90.0, 50.0, 40.0, 10.0])
     before = pk.copy()
-    out = assign_phases(pk, budgets={2025: 100, 2026: 80}, priority="priority")
+    res = assign_phases(pk, budgets={2025: 100, 2026: 80}, priority="priority")
+    out = res.packages
     pd.testing.assert_frame_equal(pk, before)
     assert out["plan_year"].dtype == "Int64"
     assert out["plan_year"].tolist() == [2025, 2026, 2025, 2026]
     assert (out["phase_reason"] == "").all()
-    info = out.attrs["phasing"]
-    assert info["budget_column"] == "cost_total" and info["method"] == "yearly"
-    assert info["used"] == {2025: 100.0, 2026: 80.0}
+    assert out.attrs == {}  # results never travel in attrs
+    assert res.method == "yearly" and res.optimal and res.notes == ()
+    assert res.info["budget_column"] == "cost_total"
+    assert res.info["used"] == {2025: 100.0, 2026: 80.0}
+    assert res.info["budgets"] == {2025: 100.0, 2026: 80.0}
+    assert res.info["node_limit"] == NODE_LIMIT and res.info["time_limit"] is None
 
 
 def test_unphased_reasons():
     pk = frame(cost_total=[150.0, 80.0, 70.0, None], priority=[99.0, 50.0, 40.0, 30.0])
     with pytest.warns(SpatialRenoWarning, match=r"3 package\(s\) not phased: 'P1', 'P3', 'P4'"):
-        out = assign_phases(pk, budgets={2025: 100, 2026: 60}, priority="priority")
+        res = assign_phases(pk, budgets={2025: 100, 2026: 60}, priority="priority")
+    out = res.packages
     assert out["plan_year"].tolist()[1] == 2025
     assert out["plan_year"].isna().tolist() == [True, False, True, True]
     assert "above every year's budget (largest 100.00 万元 in 2025)" in out.at["P1", "phase_reason"]
     assert out.at["P3", "phase_reason"].startswith("budgets exhausted")
     assert out.at["P4", "phase_reason"] == "no cost_total: cannot be phased"
-    unphased = out.loc[out["plan_year"].isna(), ["cost_total", "priority", "phase_reason"]]
+    unphased = res.unphased
     assert list(unphased.index) == ["P1", "P3", "P4"]
+    assert list(unphased.columns) == ["cost_total", "priority", "phase_reason"]
 
 
 def test_budget_column_defaults_to_municipal_share():
     pk = frame(cost_total=[1000.0, 1000.0], fund_municipal=[100.0, 100.0], priority=[1.0, 2.0])
-    out = assign_phases(pk, budgets={2025: 200}, priority="priority")
-    assert out.attrs["phasing"]["budget_column"] == "fund_municipal"
-    assert out["plan_year"].tolist() == [2025, 2025]
-    out = quiet(assign_phases, pk, budgets={2025: 200}, priority="priority",
+    res = assign_phases(pk, budgets={2025: 200}, priority="priority")
+    assert res.info["budget_column"] == "fund_municipal"
+    assert res.packages["plan_year"].tolist() == [2025, 2025]
+    res = quiet(assign_phases, pk, budgets={2025: 200}, priority="priority",
                 budget_column="cost_total")
-    assert out["plan_year"].isna().all()
+    assert res.packages["plan_year"].isna().all()
 
 
 def test_budgets_as_list_and_start_year():
     pk = frame(cost_total=[10.0, 10.0, 10.0], priority=[3.0, 2.0, 1.0])
-    out = assign_phases(pk, budgets=[10, 10, 10], start_year=2024, priority="priority")
+    out = assign_phases(pk, budgets=[10, 10, 10], start_year=2024, priority="priority").packages
     assert out["plan_year"].tolist() == [2024, 2025, 2026]
-    out = assign_phases(pk, budgets={2023: 30, 2024: 20, 2025: 10}, start_year=2024,
+    res = assign_phases(pk, budgets={2023: 30, 2024: 20, 2025: 10}, start_year=2024,
                         priority="priority")
-    assert out["plan_year"].tolist() == [2024, 2024, 2025]
-    assert "2023" in out.attrs["phasing"]["notes"][0]
+    assert res.packages["plan_year"].tolist() == [2024, 2024, 2025]
+    assert "2023" in res.notes[0]
 
 
 def test_priority_default_series_and_weights():
     pk = frame(cost_total=[10.0, 10.0], households=[10, 100], build_year=[1990, 1990])
     out = assign_phases(pk, budgets={2025: 10, 2026: 10},
-                        priority={"gas_aged_m": 0, "illegal_area_m2": 0})
+                        priority={"gas_aged_m": 0, "illegal_area_m2": 0}).packages
     assert out["plan_year"].tolist() == [2026, 2025]
     # households weigh 0.25 of 0.45: build years are equal, so that factor is 0 for both
     assert out["priority"].tolist() == [5.56, 55.56]
     series = pd.Series({"P1": 5.0, "P2": 1.0})
     assert assign_phases(pk, budgets={2025: 10, 2026: 10},
-                         priority=series)["plan_year"].tolist() == [2025, 2026]
+                         priority=series).packages["plan_year"].tolist() == [2025, 2026]
 
 
 def test_zero_priority_package_still_funded():
     pk = frame(cost_total=[10.0, 10.0], priority=[0.0, 0.0])
-    out = assign_phases(pk, budgets={2025: 20}, priority="priority")
+    out = assign_phases(pk, budgets={2025: 20}, priority="priority").packages
     assert out["plan_year"].tolist() == [2025, 2025]
 
 
@@ -147,13 +155,13 @@ def test_global_can_fund_what_yearly_leaves_out():
     # yearly spends 2025 on P2 + P3 (80) and P1 (90) fits no later year;
     # global puts P1 in 2025 and P2 in 2026: 50.01 + 0.9·40.01 > 80.02
     pk = frame(cost_total=[90.0, 50.0, 50.0], priority=[50.0, 40.0, 40.0])
-    yearly = quiet(assign_phases, pk, budgets={2025: 100, 2026: 60}, priority="priority")
+    yearly = quiet(assign_phases, pk, budgets={2025: 100, 2026: 60}, priority="priority").packages
     assert yearly["plan_year"].tolist() == [pd.NA, 2025, 2025]
     best = quiet(assign_phases, pk, budgets={2025: 100, 2026: 60}, priority="priority",
                  method="global")
-    assert best["plan_year"].tolist()[0] == 2025
-    assert sorted(best["plan_year"].dropna().tolist()) == [2025, 2026]
-    assert best.attrs["phasing"]["optimal"]
+    assert best.packages["plan_year"].tolist()[0] == 2025
+    assert sorted(best.packages["plan_year"].dropna().tolist()) == [2025, 2026]
+    assert best.optimal and best.method == "global"
 
 
 @pytest.mark.parametrize(
@@ -206,7 +214,7 @@ def test_global_is_optimal_by_brute_force(case):
     cost, prio, budgets, discount = case
     pk = frame(cost_total=cost, priority=prio)
     out = quiet(assign_phases, pk, budgets=budgets, priority="priority", method="global",
-                discount=discount)
+                discount=discount).packages
     years = sorted(budgets)
     cost_fen = np.rint(np.array(cost) * 100).astype(int)
     budget_fen = np.rint(np.array([budgets[y] for y in years]) * 100).astype(int)
@@ -231,7 +239,7 @@ def test_global_is_optimal_by_brute_force(case):
 def test_yearly_is_optimal_each_year_by_brute_force(case):
     cost, prio, budgets, _ = case
     pk = frame(cost_total=cost, priority=prio)
-    out = quiet(assign_phases, pk, budgets=budgets, priority="priority", method="yearly")
+    out = quiet(assign_phases, pk, budgets=budgets, priority="priority", method="yearly").packages
     years = sorted(budgets)
     cost_fen = np.rint(np.array(cost) * 100).astype(int)
     budget_fen = np.rint(np.array([budgets[y] for y in years]) * 100).astype(int)
@@ -278,7 +286,10 @@ def district():
 
 def test_progress_summary_by_year(district):
     compounds, packages = district
-    table = progress_summary(compounds, packages)
+    summary = progress_summary(compounds, packages)
+    assert summary.by == "plan_year" and summary.notes == ()
+    table = summary.table
+    assert table.attrs == {}
     assert list(table.index) == [2024, 2025, "unscheduled", "total"]
     assert table.index.name == "plan_year"
     assert table.loc[2024, ["n_compounds", "households", "n_started", "n_completed"]].tolist() == [2, 300, 2, 1]
@@ -295,11 +306,11 @@ def test_progress_summary_by_year(district):
 def test_progress_summary_by_district_and_compound_year(district):
     compounds, packages = district
     compounds = compounds.assign(plan_year=[2023, None, None, None, None])
-    table = progress_summary(compounds, packages, by="district")
+    table = progress_summary(compounds, packages, by="district").table
     assert list(table.index) == ["江汉", "汉阳", "total"] or list(table.index) == ["汉阳", "江汉", "total"]
     assert table.loc["汉阳", "n_planned"] == 2  # a from its own column, b through P1
     assert "fund_central" not in table.columns
-    by_year = progress_summary(compounds, packages)
+    by_year = progress_summary(compounds, packages).table
     assert by_year.loc[2023, "n_compounds"] == 1 and by_year.loc[2024, "n_compounds"] == 1
 
 
@@ -313,19 +324,23 @@ def test_progress_summary_errors(district):
 
 def test_format_report_zh_and_en(district):
     compounds, packages = district
-    table = progress_summary(compounds, packages)
-    lines = format_report(table)
+    summary = progress_summary(compounds, packages)
+    lines = format_report(summary)
     assert lines[0] == ("共纳入项目库小区 4 个、户数 1000 户；已列入年度计划 3 个、600 户；"
                         "已开工 2 个、300 户（含已完工）；已完工 1 个、100 户。")
     assert "2024年：小区 2 个、300 户，已开工 2 个，已完工 1 个，估算投资 100.00 万元。" in lines
     assert "未排期：小区 1 个、400 户，估算投资 20.00 万元。" in lines
     assert "资金来源：中央补助 64.79 万元、市级专项资金 105.71 万元，合计 170.50 万元。" in lines
-    en = format_report(table, lang="en")
+    en = format_report(summary, lang="en")
     assert en[0].startswith("Project library: 4 compounds, 1,000 households")
     assert en[-1] == "Funding (10k CNY): central subsidy 64.79, municipal funds 105.71; total 170.50."
-    assert format_report(compounds, packages) == lines  # a compounds frame is summarised first
+    with pytest.raises(TypeError, match="pass that result, not its table"):
+        format_report(summary.table)  # a bare table has lost its notes
     with pytest.raises(ConfigError, match="lang"):
-        format_report(table, lang="fr")
+        format_report(summary, lang="fr")
+    noted = progress_summary(compounds, packages, notes=["rates are assumptions"])
+    assert format_report(noted)[-1] == "注：rates are assumptions"
+    assert format_report(noted, lang="en")[-1] == "Note: rates are assumptions"
 
 
 def test_pipeline_end_to_end_report():
@@ -340,21 +355,66 @@ def test_pipeline_end_to_end_report():
          "renovation_status": ["planned", "planned", "started", "reserve"]},
         index=pd.Index(list("abcd"), name="compound_id"),
     )
-    costed = estimate_costs(compounds)
+    est = estimate_costs(compounds)
+    costed = est.compounds
     labels = pd.Series(["P1", "P1", "P2", "P3"], index=compounds.index, name="package_id")
     packages = costed.select_dtypes("number").groupby(labels).sum()
-    funded = fund_packages(packages)
+    funded = fund_packages(packages).packages
     budgets = {2025: 2000, 2026: 1000}
-    phased = assign_phases(funded, budgets=budgets)
+    res = assign_phases(funded, budgets=budgets)
+    phased = res.packages
     assert phased["plan_year"].notna().all()
-    for year, used in phased.attrs["phasing"]["used"].items():
+    for year, used in res.info["used"].items():
         assert used <= budgets[year]
         assert used == pytest.approx(phased.loc[phased.plan_year == year, "fund_municipal"].sum())
-    table = progress_summary(costed.assign(package_id=labels), phased)
+    summary = progress_summary(costed.assign(package_id=labels), phased, notes=est.notes)
+    table = summary.table
     assert table.loc["total", "cost_total"] == pytest.approx(costed["cost_total"].sum())
     funds = [c for c in table.columns if c.startswith("fund_")]
     assert table.loc["total", funds].sum() == pytest.approx(table.loc["total", "cost_total"])
-    lines = format_report(table)
+    lines = format_report(summary)
     assert lines[0].startswith("共纳入项目库小区 4 个、户数 1550 户")
     assert any(line.startswith("资金来源：中央补助") for line in lines)
     assert any("assumed rates" in line for line in lines)  # the cost notes reach the report
+
+
+# ======================================================================================
+# result objects, counted budgets
+# ======================================================================================
+def test_phasing_result_is_frozen_with_short_repr():
+    pk = frame(cost_total=[60.0, 50.0], priority=[90.0, 50.0])
+    res = assign_phases(pk, budgets={2025: 110}, priority="priority")
+    assert isinstance(res, sr.PhasingResult)
+    assert repr(res) == ("PhasingResult(2 of 2 packages phased, method='yearly', optimal=True, "
+                         "0 note(s))")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.optimal = False  # type: ignore[misc]
+    summary = progress_summary(pd.DataFrame({"households": [10]},
+                                            index=pd.Index(["a"], name="compound_id")))
+    assert isinstance(summary, sr.ProgressSummary)
+    assert repr(summary).startswith("ProgressSummary(by='plan_year', 1 group(s), 1 compounds")
+
+
+def test_node_limit_reached_keeps_a_feasible_plan_and_says_so():
+    rng = np.random.default_rng(5)
+    n = 60
+    pk = frame(cost_total=rng.integers(100, 5000, n) / 100, priority=rng.integers(0, 10_000, n) / 100)
+    budgets = {2025: 300, 2026: 250, 2027: 200}
+    with pytest.warns(SpatialRenoWarning, match=r"not proven optimal \(node_limit=1\)"), \
+            pytest.warns(SpatialRenoWarning, match="not phased"):
+        res = assign_phases(pk, budgets=budgets, priority="priority", method="global",
+                            node_limit=1)
+    assert not res.optimal and res.info["node_limit"] == 1
+    assert any("not proven optimal" in n for n in res.notes)  # every warning is a note too
+    again = quiet(assign_phases, pk, budgets=budgets, priority="priority", method="global",
+                  node_limit=1)
+    pd.testing.assert_frame_equal(res.packages, again.packages)  # a count: same plan again
+    for year, used in res.info["used"].items():
+        assert used <= budgets[year]
+
+
+def test_inputs_checked_by_the_contract():
+    with pytest.raises(DataError, match=r"assign_phases: `packages` must be a DataFrame"):
+        assign_phases([1, 2], budgets={2025: 1})
+    with pytest.raises(DataError, match=r"progress_summary: `compounds` must be a DataFrame"):
+        progress_summary("compounds.shp")

@@ -33,7 +33,7 @@ def test_every_compound_in_exactly_one_connected_package(plan):
 
 
 def test_every_cap_held_except_flagged_isolates(plan):
-    isolated = set(sr.violations(plan.labels).query("limit == 'isolated'")["package_id"])
+    isolated = set(sr.violations(plan.partition).query("limit == 'isolated'")["package_id"])
     p = plan.packages.drop(index=list(isolated))
     assert p["n_compounds"].between(2, 8).all()
     assert (p["households"] <= 6000).all()
@@ -178,7 +178,7 @@ budgets = {{ 2026 = 20000 }}
     plan = Plan.from_config(cfg).run(progress=False)
     assert plan.graph.graph["tolerance_m"] == 12
     sizes = plan.packages["n_compounds"]
-    isolated = set(sr.violations(plan.labels).query("limit == 'isolated'")["package_id"])
+    isolated = set(sr.violations(plan.partition).query("limit == 'isolated'")["package_id"])
     assert sizes.drop(index=list(isolated)).between(2, 6).all()
 
 
@@ -238,3 +238,108 @@ def test_readme_config_reference_is_a_valid_config():
     cfg = _merge_config(tomllib.loads(block), source="README")
     sr.PriorityWeights.from_dict(cfg["phasing"]["weights"])
     assert cfg["packages"]["limits"]["households"] == [1500, 6000]
+
+
+# ---------------------------------------------------------------- results and edits
+def _frame_key(frame):
+    return frame.reset_index(drop=True).astype(str).to_dict("records")
+
+
+def test_run_twice_is_idempotent():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = Plan.sample(config={"packages": {"limits": LIMITS}})
+        first = p.run(progress=False).result
+        second = p.run(progress=False).result
+    assert first is not second
+    assert second.notes == first.notes
+    assert _frame_key(second.audit) == _frame_key(first.audit)
+    pd.testing.assert_series_equal(second.labels, first.labels)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(second.packages.drop(columns="geometry")),
+        pd.DataFrame(first.packages.drop(columns="geometry")))
+    assert second.packages.geometry.geom_equals(first.packages.geometry).all()
+
+
+def test_results_are_frozen_and_read_only(plan):
+    assert isinstance(plan.result, sr.PlanResult)
+    assert isinstance(plan.partition, sr.PartitionResult)
+    assert plan.labels is plan.result.labels and not plan.labels.attrs
+    assert isinstance(plan.notes, tuple)
+    with pytest.raises(AttributeError, match="read-only"):
+        plan.packages = None
+    with pytest.raises(AttributeError):
+        plan.result.labels = None
+    with pytest.raises(TypeError):
+        plan.layers["packages"] = None
+
+
+def _first_move(p):
+    G, labels = p.graph, p.labels
+    for u, v in sorted(G.edges):
+        if labels[u] != labels[v]:
+            try:
+                p.move(u, labels[v])
+            except sr.EditError:
+                continue
+            return u, labels[v]
+    raise AssertionError("no allowed move in the sample plan")
+
+
+def test_move_appends_exactly_its_own_audit_rows(plan):
+    u, target = _first_move(plan)
+    edited = plan.move(u, target)
+    again = edited.move(u, plan.labels[u])  # and back
+    redone = ("partition", "funding", "phasing")
+    for p in (edited, again):
+        kept = p.audit[~p.audit["stage"].isin([*redone, "edit"])]
+        assert _frame_key(kept) == _frame_key(plan.audit[~plan.audit["stage"].isin(redone)])
+        for stage in ("funding", "phasing"):  # redone, never duplicated
+            rows = p.audit[p.audit["stage"] == stage]
+            assert not rows.duplicated().any()
+    assert (edited.audit["stage"] == "edit").sum() == 1
+    assert (again.audit["stage"] == "edit").sum() == 2
+    pd.testing.assert_series_equal(again.labels, plan.labels)
+    assert len(plan.audit[plan.audit["stage"] == "edit"]) == 0  # the original is unchanged
+
+
+@pytest.mark.parametrize(("rule", "match"), [
+    ("locked_source", "locked constraint"), ("locked_target", "locked constraint"),
+    ("must_link", "must_link constraint"), ("cannot_link", "cannot_link constraint"),
+    ("limits", "limit of the target package"),
+])
+def test_move_checks_every_hard_constraint(plan, rule, match):
+    u, target = _first_move(plan)
+    labels = plan.labels
+    partner = next(c for c in labels.index[labels == labels[u]] if c != u) \
+        if (labels == labels[u]).sum() > 1 else None
+    member = labels.index[labels == target][0]
+    packages = {}
+    if rule == "locked_source":
+        packages["locked"] = {u: "EPC-1"}
+    elif rule == "locked_target":
+        packages["locked"] = {m: "EPC-2" for m in labels.index[labels == target]}
+    elif rule == "must_link":
+        if partner is None:
+            pytest.skip("the moved compound is alone in its package")
+        packages["must_link"] = [[u, partner]]
+    elif rule == "cannot_link":
+        packages["cannot_link"] = [[u, member]]
+    else:
+        n = int((labels == target).sum())
+        packages["limits"] = {**LIMITS, "compounds": [1, n]}
+    cfg = {**plan.config, "packages": {**plan.config["packages"], **packages}}
+    edited_cfg = Plan.__new__(Plan)
+    edited_cfg.__dict__.update(plan.__dict__)
+    edited_cfg.config = cfg  # same results, stricter rules: only the edit check differs
+    with pytest.raises(sr.EditError, match=match):
+        edited_cfg.move(u, target)
+
+
+def test_move_respects_the_boundary_policy(plan):
+    G, labels = plan.graph, plan.labels
+    assert G.graph.get("boundary_policy") == "forbid"
+    street = plan.compounds["street"]
+    # no allowed move ever joins a package of another street
+    u, target = _first_move(plan)
+    assert {street[m] for m in labels.index[labels == target]} == {street[u]}

@@ -73,11 +73,12 @@ def test_degrees_in_a_file_declared_gauss_kruger_is_an_error(tmp_path):
 def test_following_the_degrees_hint_gives_the_real_areas(tmp_path):
     path = _degrees_declared_projected(tmp_path)
     with pytest.warns(sr.SpatialRenoWarning, match="cannot be in it; used crs=EPSG:4490"):
-        out = sr.read_layer(path, "compounds", crs="EPSG:4490")
+        got = sr.io.read(path, "compounds", crs="EPSG:4490")
+        out = got.frame
     assert out.crs.to_epsg() == 4547
     # 80 m × 80 m boxes again, not 1.8e-5 m²
     assert out.geometry.area.to_numpy() == pytest.approx([6400.0] * 3, rel=1e-3)
-    assert any("used crs=EPSG:4490" in n for n in out.attrs["read_notes"])
+    assert any("used crs=EPSG:4490" in n for n in got.notes)
 
 
 def test_plan_with_degrees_declared_as_metres_stops_before_work(tmp_path):
@@ -285,12 +286,13 @@ def test_gbk_shapefile_with_a_latin_cpg_reads_chinese_with_a_warning(tmp_path, c
     raw = _quiet(pyogrio.read_dataframe, path)  # what GDAL alone makes of it
     assert "½­ººÇø" in "".join(map(str, raw.iloc[:, 1]))
     with pytest.warns(sr.SpatialRenoWarning, match=f"the .cpg says '{cpg}' but the text is GBK Chinese"):
-        out = sr.read_layer(path, "compounds")
+        got = sr.io.read(path, "compounds")
+        out = got.frame
     assert list(out["name"]) == NAMES
     assert list(out.index) == ["420103-0001", "420103-0002", "420103-0003"]
     assert out["households"].tolist() == [120, 121, 122]
-    assert out.attrs["encoding"] == "GBK"
-    assert any("read as GBK" in n for n in out.attrs["read_notes"])
+    assert got.encoding == "GBK"
+    assert any("read as GBK" in n for n in got.notes)
     # what comes out is real Chinese that GBK holds: an export need not suggest GB18030
     for name in out["name"]:
         name.encode("gbk")
@@ -300,8 +302,9 @@ def test_gbk_shapefile_with_a_latin_cpg_reads_chinese_with_a_warning(tmp_path, c
 def test_explicit_latin_encoding_on_a_gbk_shapefile_is_overruled(tmp_path, given):
     path = _gbk_shapefile(tmp_path, "936")
     with pytest.warns(sr.SpatialRenoWarning, match=f"encoding='{given}' was given but the text is GBK"):
-        out = sr.read_layer(path, "compounds", encoding=given)
-    assert list(out["name"]) == NAMES and out.attrs["encoding"] == "GBK"
+        got = sr.io.read(path, "compounds", encoding=given)
+        out = got.frame
+    assert list(out["name"]) == NAMES and got.encoding == "GBK"
 
 
 def test_gbk_shapefile_whose_ldid_says_cp1252_is_read_as_gbk(tmp_path):
@@ -325,8 +328,9 @@ def test_utf8_shapefile_with_a_gbk_cpg_is_read_as_utf8(tmp_path):
     _quiet(g.to_file, path, encoding="UTF-8")
     path.with_suffix(".cpg").write_text("GBK")
     with pytest.warns(sr.SpatialRenoWarning, match="the .cpg says 'GBK' but the text is UTF-8"):
-        out = sr.read_layer(path, "compounds")
-    assert list(out["name"]) == names and out.attrs["encoding"] == "UTF-8"
+        got = sr.io.read(path, "compounds")
+        out = got.frame
+    assert list(out["name"]) == names and got.encoding == "UTF-8"
 
 
 def test_latin_text_with_a_latin_cpg_is_left_alone(tmp_path):
@@ -339,7 +343,8 @@ def test_latin_text_with_a_latin_cpg_is_left_alone(tmp_path):
     path.with_suffix(".cpg").write_text("1252")
     with warnings.catch_warnings():
         warnings.simplefilter("error", sr.SpatialRenoWarning)
-        out = sr.read_layer(path, "compounds")
+        got = sr.io.read(path, "compounds")
+        out = got.frame
         assert list(out["name"]) == names
         assert list(sr.read_layer(path, "compounds", encoding="latin1")["name"]) == names
 
@@ -349,8 +354,9 @@ def test_utf8_file_read_with_latin1_is_not_garbled(tmp_path, suffix):
     path = tmp_path / f"c{suffix}"
     _compounds().rename(columns={"name": "小区名称"}).to_file(path)
     with pytest.warns(sr.SpatialRenoWarning, match="encoding='latin1' was given but the text is UTF-8"):
-        out = sr.read_layer(path, "compounds", encoding="latin1")
-    assert list(out["name"]) == NAMES and out.attrs["encoding"] == "UTF-8"
+        got = sr.io.read(path, "compounds", encoding="latin1")
+        out = got.frame
+    assert list(out["name"]) == NAMES and got.encoding == "UTF-8"
 
 
 def test_wrong_multibyte_encoding_names_the_right_one(tmp_path):
@@ -365,7 +371,8 @@ def test_real_wuhan_districts_following_the_hint_is_not_garbled(real_data):
     with pytest.raises(sr.LayerReadError, match="not valid UTF-8"):
         sr.read_layer(path, "admin")
     with pytest.warns(sr.SpatialRenoWarning, match="encoding='latin1' was given but the text is UTF-8"):
-        out = sr.read_layer(path, "admin", encoding="latin1")
+        got = sr.io.read(path, "admin", encoding="latin1")
+        out = got.frame
     districts = set(out["NAME_1"])
     assert {"黄陂区", "新洲区", "江岸区", "武昌区", "洪山区"} <= districts
     assert len(out) == 13 and all(d.endswith("区") for d in districts)
@@ -374,7 +381,7 @@ def test_real_wuhan_districts_following_the_hint_is_not_garbled(real_data):
     assert not any(ch in text for ch in "éæåÃ")  # no tell-tale mojibake
     # the one truly broken key shows U+FFFD, and the note says so
     assert any(c.startswith("FID_\ufffd") for c in out.columns)
-    assert any("U+FFFD" in n for n in out.attrs["read_notes"])
+    assert any("U+FFFD" in n for n in got.notes)
     assert sr.check_layer(out, "admin").empty
 
 

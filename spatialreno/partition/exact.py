@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from spatialreno._highs import milp_stop, quiet_stdout
+from spatialreno._highs import HIGHS_QUIET, milp_stop
 from spatialreno.partition.limits import LimitSpec
 
 __all__ = ["ExactResult", "enumerate_candidates", "solve_exact", "medoid_sums"]
@@ -119,14 +119,13 @@ def _run(c: np.ndarray, cons: list[LinearConstraint], time_limit: float | None,
     does not depend on how busy the machine is; ``time_limit`` (seconds) is only passed when
     the caller asked for a wall clock."""
     options: dict[str, object] = {
-        "disp": False, "presolve": len(c) <= 30_000 if presolve is None else bool(presolve)}
+        **HIGHS_QUIET, "presolve": len(c) <= 30_000 if presolve is None else bool(presolve)}
     if time_limit is not None:
         options["time_limit"] = max(0.1, float(time_limit))
     if node_limit is not None:
         options["node_limit"] = int(node_limit)
-    with quiet_stdout():
-        return milp(c, integrality=np.ones_like(c), bounds=Bounds(0, 1), constraints=cons,
-                    options=options)
+    return milp(c, integrality=np.ones_like(c), bounds=Bounds(0, 1), constraints=cons,
+                options=options)
 
 
 def solve_exact(
