@@ -48,6 +48,8 @@ _PUNTAL = frozenset(TYPE_NAME[t] for t in PUNTAL)
 #: the largest magnitude a number in a layer may have: no count, area, length or cost of a
 #: compound comes near it, and sums of values beyond it overflow to inf
 MAX_PLAUSIBLE = 1e12
+#: the earliest plausible build or install year
+FIRST_YEAR = 1900
 #: what a layer's rows are, for messages ("no usable compound polygons")
 _WHAT = {"compounds": "compound polygons", "illegal": "illegal-structure points or polygons",
          "gas": "gas pipe lines", "barriers": "barrier lines or polygons", "admin": "admin polygons",
@@ -57,6 +59,10 @@ _WHAT = {"compounds": "compound polygons", "illegal": "illegal-structure points 
 #: shapely type ids of single-part geometries (what collections are flattened to)
 _SINGLE_PART_IDS = tuple(t.value for t in (GeometryType.POINT, GeometryType.LINESTRING,
                                             GeometryType.LINEARRING, GeometryType.POLYGON))
+
+
+#: "the row's own id" for :meth:`_Repair.note`
+_SAME = object()
 
 
 def _check_kind(kind: str) -> None:
@@ -116,14 +122,15 @@ def _nonfinite_message(gdf: gpd.GeoDataFrame, kind: str) -> str | None:
             "file; leave a cell empty for 'unknown'")
 
 
-def check_layer(gdf: gpd.GeoDataFrame, kind: str) -> pd.DataFrame:
+def check_layer(gdf: gpd.GeoDataFrame, kind: str, *, as_of_year: int | None = None) -> pd.DataFrame:
     """Report every contract problem of a layer; change nothing.
 
     Checked: CRS present, projected and in metres; geometry missing, empty, invalid (with
     shapely's reason, e.g. ``Self-intersection[3 5]``), or of a type the layer does not
     take; missing and duplicate ids; non-numeric, non-finite (``inf``), implausibly large
-    (beyond ±1e12) and negative values in numeric columns; build years outside 1900–this
-    year; coordinates the CRS cannot hold (:func:`spatialreno.io.check_coordinates`: lon/lat
+    (beyond ±1e12) and negative values in numeric columns; build and install years outside
+    1900–``as_of_year`` (the plan's as-of year; the current year when None, so pass it for a
+    report that does not change on 1 January); coordinates the CRS cannot hold (:func:`spatialreno.io.check_coordinates`: lon/lat
     degrees in EPSG:4547, metres in EPSG:4326, 1e15, inf); an empty layer, or one where no
     row has a geometry the layer takes. The CRS, id and geometry checks are the predicates
     of :mod:`spatialreno._contracts`, which every stage's input check uses too.
@@ -156,8 +163,9 @@ def check_layer(gdf: gpd.GeoDataFrame, kind: str) -> pd.DataFrame:
         report.add(None, "empty layer", f"no rows; expected {_WHAT.get(kind, kind)}")
     _check_geometry(report, gdf, kind)
     _check_ids(report, gdf, kind)
+    last_year = _dt.date.today().year if as_of_year is None else int(as_of_year)
     for col in _numeric_columns(gdf, kind):
-        _check_numbers(report, gdf[col.name], col)
+        _check_numbers(report, gdf[col.name], col, last_year)
     out = _frame(report.rows, PROBLEM_COLUMNS)
     return out.sort_values(["row", "problem"], na_position="first", kind="stable").reset_index(drop=True)
 
@@ -224,7 +232,7 @@ def _check_ids(report: _Report, gdf: gpd.GeoDataFrame, kind: str) -> None:
         report.add(i, "duplicate id", f"{counts[ident]} rows share {id_col} {ident!r}")
 
 
-def _check_numbers(report: _Report, raw: pd.Series, col: schema.Column) -> None:
+def _check_numbers(report: _Report, raw: pd.Series, col: schema.Column, last_year: int) -> None:
     num = pd.to_numeric(raw, errors="coerce")
     what = f"{col.name} ({col.zh})"
     for i in np.flatnonzero((num.isna() & raw.notna()).to_numpy()):
@@ -239,10 +247,10 @@ def _check_numbers(report: _Report, raw: pd.Series, col: schema.Column) -> None:
     for i in np.flatnonzero(neg):
         report.add(i, "negative value", f"{what} = {num.iloc[i]}")
     if col.name in ("build_year", "install_year"):
-        year = _dt.date.today().year
-        out = ((num < 1900) | (num > year)).fillna(False).to_numpy(dtype=bool)
+        year = last_year
+        out = ((num < FIRST_YEAR) | (num > year)).fillna(False).to_numpy(dtype=bool)
         for i in np.flatnonzero(out):
-            report.add(i, "year out of range", f"{col.name} = {num.iloc[i]:g}; expected 1900–{year}")
+            report.add(i, "year out of range", f"{col.name} = {num.iloc[i]:g}; expected {FIRST_YEAR}–{year}")
 
 
 def _keep_family(geoms: np.ndarray, family: set[str]) -> np.ndarray:
@@ -313,114 +321,149 @@ def repair_layer(gdf: gpd.GeoDataFrame, kind: str) -> tuple[gpd.GeoDataFrame, pd
     bad_numbers = _nonfinite_message(gdf, kind)
     if bad_numbers is not None:
         raise DataError(bad_numbers)
-    out = gdf.copy()
-    audit: list[dict] = []
-    n = len(out)
-    ids = _ids(out)
-    repaired = np.zeros(n, dtype=bool)
-    allowed = set(schema.GEOMETRY_TYPES[kind])
-    families = [f for f in (_POLYGONAL, _LINEAR, _PUNTAL) if f & allowed]
+    rep = _Repair.start(gdf, kind)
+    _drop_missing_geometry(rep)
+    _make_valid(rep)
+    _keep_allowed_parts(rep)
+    out = gdf.set_geometry(gpd.GeoSeries(rep.geoms, index=gdf.index, crs=gdf.crs))
+    out.index = pd.Index(_repair_ids(rep), name=schema.ID_COLUMNS[kind])
+    for col in _numeric_columns(out, kind):
+        out[col.name] = _repair_numbers(rep, out[col.name], col)
+    if rep.drop.all() and (rep.n or kind == "compounds"):
+        raise DataError(_no_usable(gdf, kind, rep.unusable))
+    out["repaired"] = rep.repaired
+    out = out.iloc[np.flatnonzero(~rep.drop)]
+    out.attrs = dict(gdf.attrs)
+    return out, rep.audit_frame()
 
-    geoms = np.asarray(out.geometry.array, dtype=object)
-    missing = shapely.is_missing(geoms)
-    empty = ~missing & shapely.is_empty(geoms)
-    drop = missing | empty
-    unusable: Counter = Counter()
-    for i in np.flatnonzero(drop):
-        why = "missing geometry" if missing[i] else "empty geometry"
-        audit.append({"layer": kind, "id": ids[i], "row": int(i), "action": "dropped", "detail": why})
-        unusable[why] += 1
-    live = ~drop
-    invalid = np.zeros(n, dtype=bool)
-    invalid[live] = ~shapely.is_valid(geoms[live])
-    new_geoms = geoms.copy()
-    if invalid.any():
-        reasons = shapely.is_valid_reason(geoms[invalid])
-        fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
-        new_geoms[invalid] = fixed
-        collapsed = shapely.is_missing(fixed) | shapely.is_empty(fixed)
-        for i, why, gone in zip(np.flatnonzero(invalid), reasons, collapsed):
-            if gone:  # a zero-area polygon: make_valid leaves POLYGON EMPTY
-                audit.append({"layer": kind, "id": ids[i], "row": int(i), "action": "dropped",
-                              "detail": f"empty geometry: {why}, and make_valid leaves nothing of it"})
-                unusable["empty geometry"] += 1
-                drop[i] = True
-            else:
-                audit.append({"layer": kind, "id": ids[i], "row": int(i), "action": "geometry repaired",
-                              "detail": f"{why} → make_valid"})
-        repaired |= invalid
-        live = ~drop
-    # keep the parts of the right family
-    kinds = np.full(n, None, dtype=object)
-    kinds[live] = type_names(new_geoms[live])
-    wrong = live & ~np.isin(kinds, list(allowed))
-    if wrong.any():
-        candidates = np.full(n, None, dtype=object)
-        for fam in families:
-            got = _keep_family(new_geoms[wrong], fam)
-            sel = np.flatnonzero(wrong)
-            take = pd.isna(candidates[sel]) & ~pd.isna(got)
-            candidates[sel[take]] = got[take]
-        for i in np.flatnonzero(wrong):
-            if candidates[i] is None:
-                audit.append({"layer": kind, "id": ids[i], "row": int(i), "action": "dropped",
-                              "detail": f"{kinds[i]} has no part {kind} can take "
-                                        f"({', '.join(sorted(allowed))})"})
-                unusable[str(kinds[i])] += 1
-                drop[i] = True
-            else:
-                kept = type_names([candidates[i]])[0]
-                audit.append({"layer": kind, "id": ids[i], "row": int(i), "action": "geometry repaired",
-                              "detail": f"kept the {kept} part of a {kinds[i]}"})
-                new_geoms[i] = candidates[i]
-                repaired[i] = True
-    out = out.set_geometry(gpd.GeoSeries(new_geoms, index=out.index, crs=out.crs))
 
-    # ids
-    id_name = schema.ID_COLUMNS[kind]
-    id_s = pd.Series(ids, dtype=object)
-    blank = id_s.isna() | (id_s.astype(str).str.strip() == "")
-    new_ids = id_s.copy()
-    for i in np.flatnonzero(blank.to_numpy() & ~drop):
+@dataclass
+class _Repair:
+    """What :func:`repair_layer` has done so far: row masks, the geometries, the audit."""
+
+    kind: str
+    ids: np.ndarray
+    geoms: np.ndarray
+    drop: np.ndarray
+    repaired: np.ndarray
+    audit: list[dict] = field(default_factory=list)
+    unusable: Counter = field(default_factory=Counter)
+
+    @classmethod
+    def start(cls, gdf: gpd.GeoDataFrame, kind: str) -> _Repair:
+        n = len(gdf)
+        return cls(kind, _ids(gdf), np.asarray(gdf.geometry.array, dtype=object).copy(),
+                   np.zeros(n, dtype=bool), np.zeros(n, dtype=bool))
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    @property
+    def live(self) -> np.ndarray:
+        return ~self.drop
+
+    def note(self, i: int, action: str, detail: str, ident=_SAME) -> None:
+        """One audit row for input row ``i`` (its id unless ``ident`` is given)."""
+        self.audit.append({"layer": self.kind, "id": self.ids[i] if ident is _SAME else ident,
+                           "row": int(i), "action": action, "detail": detail})
+
+    def dropped(self, i: int, why: str, detail: str | None = None) -> None:
+        """Row ``i`` leaves the layer; ``why`` counts toward "no usable ..." messages."""
+        self.note(i, "dropped", detail or why)
+        self.unusable[why] += 1
+        self.drop[i] = True
+
+    def audit_frame(self) -> pd.DataFrame:
+        audit = _frame(self.audit, AUDIT_COLUMNS)
+        return audit.sort_values("row", kind="stable").reset_index(drop=True)
+
+
+def _drop_missing_geometry(rep: _Repair) -> None:
+    """Rows without a geometry leave the layer."""
+    missing = shapely.is_missing(rep.geoms)
+    empty = ~missing & shapely.is_empty(rep.geoms)
+    for i in np.flatnonzero(missing | empty):
+        rep.dropped(i, "missing geometry" if missing[i] else "empty geometry")
+
+
+def _make_valid(rep: _Repair) -> None:
+    """Invalid geometries through ``make_valid``; those it reduces to nothing leave."""
+    invalid = np.zeros(rep.n, dtype=bool)
+    invalid[rep.live] = ~shapely.is_valid(rep.geoms[rep.live])
+    if not invalid.any():
+        return
+    reasons = shapely.is_valid_reason(rep.geoms[invalid])
+    fixed = shapely.make_valid(rep.geoms[invalid], method="structure", keep_collapsed=False)
+    rep.geoms[invalid] = fixed
+    collapsed = shapely.is_missing(fixed) | shapely.is_empty(fixed)
+    for i, why, gone in zip(np.flatnonzero(invalid), reasons, collapsed, strict=True):
+        if gone:  # a zero-area polygon: make_valid leaves POLYGON EMPTY
+            rep.dropped(i, "empty geometry",
+                        f"empty geometry: {why}, and make_valid leaves nothing of it")
+        else:
+            rep.note(i, "geometry repaired", f"{why} → make_valid")
+    rep.repaired |= invalid
+
+
+def _keep_allowed_parts(rep: _Repair) -> None:
+    """A geometry of a type the layer does not take keeps its parts of a family the layer
+    takes (the first family that has any), or leaves the layer."""
+    allowed = set(schema.GEOMETRY_TYPES[rep.kind])
+    kinds = np.full(rep.n, None, dtype=object)
+    kinds[rep.live] = type_names(rep.geoms[rep.live])
+    wrong = np.flatnonzero(rep.live & ~np.isin(kinds, list(allowed)))
+    if not len(wrong):
+        return
+    candidates = np.full(len(wrong), None, dtype=object)
+    for family in (f for f in (_POLYGONAL, _LINEAR, _PUNTAL) if f & allowed):
+        got = _keep_family(rep.geoms[wrong], family)
+        take = pd.isna(candidates) & ~pd.isna(got)
+        candidates[take] = got[take]
+    for i, kept in zip(wrong, candidates, strict=True):
+        if kept is None:
+            rep.dropped(i, str(kinds[i]), f"{kinds[i]} has no part {rep.kind} can take "
+                                          f"({', '.join(sorted(allowed))})")
+            continue
+        rep.note(i, "geometry repaired", f"kept the {type_names([kept])[0]} part of a {kinds[i]}")
+        rep.geoms[i] = kept
+        rep.repaired[i] = True
+
+
+def _repair_ids(rep: _Repair) -> np.ndarray:
+    """Missing ids → ``row-<n>``; a repeated id stays with its first row, the others get
+    ``<id>-2``, ``<id>-3``, ... (dropped rows keep theirs: they only appear in the audit)."""
+    id_name = schema.ID_COLUMNS[rep.kind]
+    new_ids = pd.Series(rep.ids, dtype=object)
+    blank = (new_ids.isna() | (new_ids.astype(str).str.strip() == "")).to_numpy()
+    for i in np.flatnonzero(blank & rep.live):
         new_ids[i] = f"row-{i + 1}"
-        audit.append({"layer": kind, "id": None, "row": int(i), "action": "id assigned",
-                      "detail": f"{id_name} was empty; set to row-{i + 1}"})
-    keep_ids = new_ids[~drop]
-    seen = set(keep_ids[~keep_ids.duplicated(keep="first")])
-    dup_pos = np.flatnonzero((new_ids.duplicated(keep="first") & pd.Series(~drop)).to_numpy())
-    for i in dup_pos:
+        rep.note(i, "id assigned", f"{id_name} was empty; set to row-{i + 1}", ident=None)
+    kept = new_ids[rep.live]
+    seen = set(kept[~kept.duplicated(keep="first")])
+    for i in np.flatnonzero(new_ids.duplicated(keep="first").to_numpy() & rep.live):
         base, k = str(new_ids[i]), 2
         while f"{base}-{k}" in seen:
             k += 1
         new_ids[i] = f"{base}-{k}"
         seen.add(new_ids[i])
-        audit.append({"layer": kind, "id": base, "row": int(i), "action": "id renamed",
-                      "detail": f"duplicate {id_name} {base!r}; this row is now {new_ids[i]!r}"})
-    out.index = pd.Index(new_ids.to_numpy(dtype=object), name=id_name)
+        rep.note(i, "id renamed", f"duplicate {id_name} {base!r}; this row is now {new_ids[i]!r}",
+                 ident=base)
+    rep.ids = new_ids.to_numpy(dtype=object)
+    return rep.ids
 
-    # numbers
-    for col in _numeric_columns(out, kind):
-        raw = out[col.name]
-        num = pd.to_numeric(raw, errors="coerce")
-        bad = (num.isna() & raw.notna()).to_numpy()
-        neg = (num < 0).fillna(False).to_numpy(dtype=bool)
-        for i in np.flatnonzero((bad | neg) & ~drop):
-            why = "not a number" if bad[i] else "negative"
-            audit.append({"layer": kind, "id": new_ids[i], "row": int(i), "action": "value cleared",
-                          "detail": f"{col.name} ({col.zh}) = {raw.iloc[i]!r} is {why}; set to empty"})
-        num = num.mask(neg)
-        if col.dtype == "int" and bool((num.dropna() % 1 == 0).all()):
-            out[col.name] = num.astype("Int64")
-        else:
-            out[col.name] = num.astype("float64")
-        repaired |= (bad | neg)
 
-    if drop.all() and (n or kind == "compounds"):
-        raise DataError(_no_usable(gdf, kind, unusable))
-    out["repaired"] = repaired
-    out = out.iloc[np.flatnonzero(~drop)]
-    audit_df = _frame(audit, AUDIT_COLUMNS)
-    audit_df = audit_df.sort_values("row", kind="stable").reset_index(drop=True)
-    out.attrs = dict(gdf.attrs)
-    return out, audit_df
+def _repair_numbers(rep: _Repair, raw: pd.Series, col: schema.Column) -> pd.Series:
+    """A numeric column as numbers: text that is not a number, and negative values, emptied."""
+    num = pd.to_numeric(raw, errors="coerce")
+    bad = (num.isna() & raw.notna()).to_numpy()
+    neg = (num < 0).fillna(False).to_numpy(dtype=bool)
+    for i in np.flatnonzero((bad | neg) & rep.live):
+        why = "not a number" if bad[i] else "negative"
+        rep.note(i, "value cleared", f"{col.name} ({col.zh}) = {raw.iloc[i]!r} is {why}; set to empty")
+    rep.repaired |= bad | neg
+    num = num.mask(neg)
+    if col.dtype == "int" and bool((num.dropna() % 1 == 0).all()):
+        return num.astype("Int64")
+    return num.astype("float64")
 

@@ -184,155 +184,223 @@ def solve_exact(
     -------
     ExactResult
     """
-    t0 = time.perf_counter()
+    clock = _Clock(time.perf_counter(), time_limit_s)
+    model = _candidate_model(nbrs, W, spec, groups, cannot_pairs, max_candidates, clock)
+    if isinstance(model, ExactResult):
+        return model
+    inc = model.incumbent_columns(incumbent)
+    if k_target is None:
+        first = _fewest_packages(model, inc, clock, node_limit, presolve)
+        if isinstance(first, ExactResult):
+            return first
+    else:
+        k = int(k_target)
+        first = _StageOne(k, None, None, None, "optimal")
+        if inc is not None and int(inc.sum()) != k:
+            inc = None
+    second = _best_layout(model, first, inc, xy, W, spec, objective, k_target is not None, clock,
+                          stage2_limit_s, stage2_node_limit, presolve)
+    if isinstance(second, ExactResult):
+        return second
+    x, status, objective_gap = second
+    if x is None:
+        return model.failed("no_plan_found", clock)
+    chosen = sorted(np.flatnonzero(x > 0.5), key=lambda i: min(model.cands[i]))
+    labels = np.full(model.n, -1, dtype=np.int64)
+    for p, i in enumerate(chosen):
+        labels[list(model.cands[i])] = p
+    return ExactResult(labels, status, n_packages=len(chosen), bound=first.bound, gap=first.gap,
+                       n_candidates=model.C, seconds=clock.elapsed(),
+                       objective_gap=objective_gap)
+
+
+#: a numerical slack on LP objective values and reduced costs
+_LP_TOL = 1e-7
+#: the second stage runs only when at least this many seconds of a time limit are left
+_STAGE2_MIN_S = 0.2
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """The optional wall-clock limit of one :func:`solve_exact` call."""
+
+    t0: float
+    limit_s: float | None
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def left(self) -> float | None:
+        return None if self.limit_s is None else self.limit_s - self.elapsed()
+
+    @property
+    def deadline(self) -> float | None:
+        return None if self.limit_s is None else self.t0 + self.limit_s
+
+
+@dataclass
+class _Model:
+    """The candidate packages that keep every limit, as a set-partitioning matrix:
+    ``A`` (candidates × compounds), ``At`` its transpose, ``sums`` the limited totals."""
+
+    n: int
+    cands: list[tuple[int, ...]]
+    A: sp.csr_matrix
+    At: sp.csr_matrix
+    sums: np.ndarray
+
+    @property
+    def C(self) -> int:
+        return len(self.cands)
+
+    def failed(self, status: str, clock: _Clock, **kw) -> ExactResult:
+        return ExactResult(None, status, n_candidates=self.C, seconds=clock.elapsed(), **kw)
+
+    def incumbent_columns(self, incumbent: np.ndarray | None) -> np.ndarray | None:
+        """The candidate indicator vector of a known plan, when every one of its packages
+        is a candidate."""
+        if incumbent is None:
+            return None
+        lookup = {tuple(sorted(c)): i for i, c in enumerate(self.cands)}
+        cols = [lookup.get(tuple(np.flatnonzero(incumbent == p).tolist()))
+                for p in np.unique(incumbent)]
+        if any(c is None for c in cols):
+            return None
+        inc = np.zeros(self.C)
+        inc[cols] = 1.0
+        return inc
+
+
+def _candidate_model(nbrs, W, spec, groups, cannot_pairs, max_candidates,
+                     clock: _Clock) -> _Model | ExactResult:
+    """Enumerate the candidates, keep those within the limits, must-link and cannot-link."""
     n = len(nbrs)
-    deadline = None if time_limit_s is None else t0 + time_limit_s
-    cands = enumerate_candidates(nbrs, W, spec.hi, max_candidates, deadline)
+    cands = enumerate_candidates(nbrs, W, spec.hi, max_candidates, clock.deadline)
     if cands is None:
-        out_of_time = deadline is not None and time.perf_counter() > deadline
+        out_of_time = clock.deadline is not None and time.perf_counter() > clock.deadline
         return ExactResult(None, "time_limit" if out_of_time else "too_many_candidates",
-                           n_candidates=max_candidates, seconds=time.perf_counter() - t0)
-    C = len(cands)
-    lens = np.fromiter((len(s) for s in cands), int, C)
-    rows = np.repeat(np.arange(C), lens)
-    cols = np.fromiter((v for s in cands for v in s), int, int(lens.sum()))
-    A = sp.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(C, n))
+                           n_candidates=max_candidates, seconds=clock.elapsed())
+    lens = np.fromiter((len(c) for c in cands), int, len(cands))
+    rows = np.repeat(np.arange(len(cands)), lens)
+    cols = np.fromiter((v for c in cands for v in c), int, int(lens.sum()))
+    A = sp.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(cands), n))
     sums = A @ W
     keep = ((sums >= spec.lo - _EPS) & (sums <= spec.hi + _EPS)).all(axis=1)
     for g in groups or []:
         inside = np.asarray(A[:, g].sum(axis=1)).ravel()
         keep &= (inside == 0) | (inside == len(g))
     for a, b in cannot_pairs or []:
-        both = np.asarray(A[:, [a, b]].sum(axis=1)).ravel()
-        keep &= both < 2
+        keep &= np.asarray(A[:, [a, b]].sum(axis=1)).ravel() < 2
     idx = np.flatnonzero(keep)
     A = A[idx]
-    sums = sums[idx]
-    cands = [cands[i] for i in idx]
-    C = len(cands)
+    model = _Model(n, [cands[i] for i in idx], A, A.T.tocsr(), sums[idx])
     covered = np.asarray(A.sum(axis=0)).ravel() > 0
     if not covered.all():
-        return ExactResult(None, "infeasible", n_candidates=C,
-                           uncovered=[int(i) for i in np.flatnonzero(~covered)],
-                           seconds=time.perf_counter() - t0)
-    At = A.T.tocsr()
-    ones = np.ones(C)
-    lookup = {tuple(sorted(s)): i for i, s in enumerate(cands)}
-    inc: np.ndarray | None = None
-    if incumbent is not None:
-        cols_inc = [lookup.get(tuple(np.flatnonzero(incumbent == p).tolist()))
-                    for p in np.unique(incumbent)]
-        if all(c is not None for c in cols_inc):
-            inc = np.zeros(C)
-            inc[cols_inc] = 1.0
+        return model.failed("infeasible", clock,
+                            uncovered=[int(i) for i in np.flatnonzero(~covered)])
+    return model
 
-    def left() -> float | None:
-        if time_limit_s is None:
-            return None
-        return time_limit_s - (time.perf_counter() - t0)
 
-    bound = None
-    gap = None
-    status = "optimal"
-    x = None
-    if k_target is None:
-        lp = linprog(ones, A_eq=At, b_eq=np.ones(n), bounds=(0, None), method="highs")
-        if lp.status == 2:
-            return ExactResult(None, "infeasible", n_candidates=C,
-                               seconds=time.perf_counter() - t0)
-        z = float(lp.fun)
-        lb = int(np.ceil(z - 1e-6))
-        ub = int(inc.sum()) if inc is not None else None
-        bound = float(lb)
-        if ub is not None and ub == lb:
-            k, x, gap = ub, inc, 0.0
-        else:
-            rc = ones - A @ lp.eqlin.marginals
-            goal = (ub - 1) if ub is not None else n
-            sel = np.flatnonzero(rc <= goal - z + 1e-7)
-            res = _run(ones[sel], [LinearConstraint(At[:, sel], 1, 1),
-                                   LinearConstraint(np.ones((1, len(sel))), 0, goal)], left(),
-                       node_limit, presolve)
-            stop = milp_stop(res)
-            limit_status = "node_limit" if stop == "node_limit" else "time_limit"
-            if res.x is not None:
-                x = np.zeros(C)
-                x[sel] = res.x
-                k = round(res.fun)
-                if res.status != 0:
-                    status = limit_status
-                    bound = max(float(lb), float(getattr(res, "mip_dual_bound", lb)))
-            elif res.status == 2 and ub is not None:
-                k, x = ub, inc
-                bound = float(ub)
-            elif res.status == 2:
-                return ExactResult(None, "infeasible", n_candidates=C,
-                                   seconds=time.perf_counter() - t0)
-            elif ub is not None:
-                k, x, status = ub, inc, limit_status
-            else:
-                return ExactResult(None, "no_plan_found", n_candidates=C,
-                                   seconds=time.perf_counter() - t0)
-            gap = 0.0 if status == "optimal" else (k - bound) / k
-            if status == "optimal":
-                bound = float(k)
+@dataclass(frozen=True)
+class _StageOne:
+    """Stage 1's outcome: the package count ``k``, a plan ``x`` with it (or None), the
+    bound and gap on the count, and the status."""
+
+    k: int
+    x: np.ndarray | None
+    bound: float | None
+    gap: float | None
+    status: str
+
+
+def _fewest_packages(model: _Model, inc, clock: _Clock, node_limit,
+                     presolve) -> _StageOne | ExactResult:
+    """Stage 1: the fewest packages, proven by the LP bound and the MILP (with reduced-cost
+    fixing against the incumbent's count)."""
+    ones = np.ones(model.C)
+    lp = linprog(ones, A_eq=model.At, b_eq=np.ones(model.n), bounds=(0, None), method="highs")
+    if lp.status == 2:
+        return model.failed("infeasible", clock)
+    z = float(lp.fun)
+    lb = int(np.ceil(z - 1e-6))
+    ub = int(inc.sum()) if inc is not None else None
+    if ub is not None and ub == lb:
+        return _StageOne(ub, inc, float(lb), 0.0, "optimal")
+    rc = ones - model.A @ lp.eqlin.marginals
+    goal = (ub - 1) if ub is not None else model.n
+    sel = np.flatnonzero(rc <= goal - z + _LP_TOL)
+    res = _run(ones[sel], [LinearConstraint(model.At[:, sel], 1, 1),
+                           LinearConstraint(np.ones((1, len(sel))), 0, goal)], clock.left(),
+               node_limit, presolve)
+    limit_status = "node_limit" if milp_stop(res) == "node_limit" else "time_limit"
+    bound, status = float(lb), "optimal"
+    if res.x is not None:
+        x = np.zeros(model.C)
+        x[sel] = res.x
+        k = round(res.fun)
+        if res.status != 0:
+            status = limit_status
+            bound = max(float(lb), float(getattr(res, "mip_dual_bound", lb)))
+    elif res.status == 2 and ub is not None:
+        k, x, bound = ub, inc, float(ub)
+    elif res.status == 2:
+        return model.failed("infeasible", clock)
+    elif ub is not None:
+        k, x, status = ub, inc, limit_status
     else:
-        k = int(k_target)
-        if inc is not None and int(inc.sum()) != k:
-            inc = None
-    objective_gap: float | None = None
-    t_left = left()
-    if t_left is None or t_left > 0.2 or x is None:
-        comp = medoid_sums(xy, cands)
-        if objective == "balanced":
-            j = spec.balance_col
-            mean = float(W[:, j].sum()) / k
-            cost = np.abs(sums[:, j] - mean) + 1e-6 * comp / max(1.0, comp.max())
-        else:
-            cost = comp
-        if x is None and inc is not None:
-            x = inc
-        A_eq = sp.vstack([At, sp.csr_matrix(ones[None, :])]).tocsr()
-        lp2 = linprog(cost, A_eq=A_eq, b_eq=np.r_[np.ones(n), k], bounds=(0, None),
-                      method="highs")
-        if lp2.status == 2:
-            if k_target is not None:
-                return ExactResult(None, "infeasible", n_candidates=C,
-                                   seconds=time.perf_counter() - t0)
-        else:
-            z2 = float(lp2.fun)
-            ub2 = float(cost @ x) if x is not None else np.inf
-            objective_gap = 0.0
-            if ub2 > z2 + 1e-7 * max(1.0, abs(z2)):
-                rc2 = cost - A_eq.T @ lp2.eqlin.marginals
-                sel = np.flatnonzero(rc2 <= ub2 - z2 + 1e-7 * max(1.0, abs(z2)))
-                t2 = left()
-                t2 = None if t2 is None else min(t2, stage2_limit_s)
-                res2 = _run(cost[sel], [LinearConstraint(At[:, sel], 1, 1),
-                                        LinearConstraint(np.ones((1, len(sel))), k, k)],
-                            t2, stage2_node_limit, presolve)
-                if res2.status == 0:
-                    objective_gap = 0.0
-                elif res2.x is not None or x is not None:
-                    best = min(float(res2.fun) if res2.x is not None else np.inf, ub2)
-                    dual = float(getattr(res2, "mip_dual_bound", z2) or z2)
-                    objective_gap = max(0.0, (best - max(z2, dual)) / max(abs(best), 1e-9))
-                if res2.x is not None and (x is None or res2.fun < ub2):
-                    x = np.zeros(C)
-                    x[sel] = res2.x
-                if res2.status not in (0, 2) and k_target is not None:
-                    status = "node_limit" if milp_stop(res2) == "node_limit" else "time_limit"
-                if x is None and k_target is not None and res2.status == 2:
-                    return ExactResult(None, "infeasible", n_candidates=C,
-                                       seconds=time.perf_counter() - t0)
-    if x is None:
-        return ExactResult(None, "no_plan_found", n_candidates=C,
-                           seconds=time.perf_counter() - t0)
-    chosen = np.flatnonzero(x > 0.5)
-    labels = np.full(n, -1, dtype=np.int64)
-    chosen = sorted(chosen, key=lambda i: min(cands[i]))
-    for p, i in enumerate(chosen):
-        labels[list(cands[i])] = p
-    return ExactResult(labels, status, n_packages=len(chosen), bound=bound, gap=gap,
-                       n_candidates=C, seconds=time.perf_counter() - t0,
-                       objective_gap=objective_gap)
+        return model.failed("no_plan_found", clock)
+    gap = 0.0 if status == "optimal" else (k - bound) / k
+    return _StageOne(k, x, float(k) if status == "optimal" else bound, gap, status)
+
+
+def _layout_cost(model: _Model, xy, W, spec, objective: str, k: int) -> np.ndarray:
+    """Stage 2's cost per candidate: compactness, or the deviation from the mean total."""
+    comp = medoid_sums(xy, model.cands)
+    if objective != "balanced":
+        return comp
+    mean = float(W[:, spec.balance_col].sum()) / k
+    return np.abs(model.sums[:, spec.balance_col] - mean) + 1e-6 * comp / max(1.0, comp.max())
+
+
+def _best_layout(model: _Model, first: _StageOne, inc, xy, W, spec, objective, fixed_k: bool,
+                 clock: _Clock, stage2_limit_s, stage2_node_limit, presolve):
+    """Stage 2: with the count fixed, the most compact (or balanced) plan. Returns
+    ``(x, status, objective_gap)`` or a failed :class:`ExactResult`."""
+    x, status, k = first.x, first.status, first.k
+    t_left = clock.left()
+    if not (t_left is None or t_left > _STAGE2_MIN_S or x is None):
+        return x, status, None
+    cost = _layout_cost(model, xy, W, spec, objective, k)
+    if x is None and inc is not None:
+        x = inc
+    ones = np.ones(model.C)
+    A_eq = sp.vstack([model.At, sp.csr_matrix(ones[None, :])]).tocsr()
+    lp2 = linprog(cost, A_eq=A_eq, b_eq=np.r_[np.ones(model.n), k], bounds=(0, None),
+                  method="highs")
+    if lp2.status == 2:
+        return model.failed("infeasible", clock) if fixed_k else (x, status, None)
+    z2 = float(lp2.fun)
+    ub2 = float(cost @ x) if x is not None else np.inf
+    slack = _LP_TOL * max(1.0, abs(z2))
+    if ub2 <= z2 + slack:
+        return x, status, 0.0
+    rc2 = cost - A_eq.T @ lp2.eqlin.marginals
+    sel = np.flatnonzero(rc2 <= ub2 - z2 + slack)
+    t2 = clock.left()
+    t2 = None if t2 is None else min(t2, stage2_limit_s)
+    res2 = _run(cost[sel], [LinearConstraint(model.At[:, sel], 1, 1),
+                            LinearConstraint(np.ones((1, len(sel))), k, k)],
+                t2, stage2_node_limit, presolve)
+    objective_gap = 0.0
+    if res2.status != 0 and (res2.x is not None or x is not None):
+        best = min(float(res2.fun) if res2.x is not None else np.inf, ub2)
+        dual = float(getattr(res2, "mip_dual_bound", z2) or z2)
+        objective_gap = max(0.0, (best - max(z2, dual)) / max(abs(best), 1e-9))
+    if res2.x is not None and (x is None or res2.fun < ub2):
+        x = np.zeros(model.C)
+        x[sel] = res2.x
+    if res2.status not in (0, 2) and fixed_k:
+        status = "node_limit" if milp_stop(res2) == "node_limit" else "time_limit"
+    if x is None and fixed_k and res2.status == 2:
+        return model.failed("infeasible", clock)
+    return x, status, objective_gap
