@@ -18,19 +18,17 @@ shapefiles) keep the exact text.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import decimal
 import numbers
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ._outdir import user_mode
+from ._outdir import atomic_file
 from .errors import EncodingError, ExportError
 
 __all__ = ["FORMULA_PREFIXES", "neutralise", "neutralise_frame", "write_csv"]
@@ -149,24 +147,15 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike, *, encoding: str = "utf
     table = df.reset_index() if index else df
     out = neutralise_frame(table)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    except OSError as exc:
-        raise ExportError(f"{path}: cannot write the CSV there: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
+        with atomic_file(path, "w", encoding=encoding, newline="") as fh:
             out.to_csv(fh, index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
-        os.chmod(tmp, user_mode(folder=False))
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, UnicodeEncodeError):
-            bad = exc.object[exc.start:exc.end]
-            raise EncodingError(
-                f"{path}: the character {bad!r} cannot be written in {encoding}; use "
-                "encoding='utf-8-sig'"
-            ) from exc
-        if isinstance(exc, OSError):
-            raise ExportError(f"{path}: writing the CSV failed: {exc.strerror or exc}") from exc
-        raise
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start:exc.end]
+        raise EncodingError(
+            f"{path}: the character {bad!r} cannot be written in {encoding}; use "
+            "encoding='utf-8-sig'"
+        ) from exc
+    except OSError as exc:
+        what = "writing the CSV failed" if path.parent.is_dir() else "cannot write the CSV there"
+        raise ExportError(f"{path}: {what}: {exc.strerror or exc}") from exc
     return path

@@ -37,13 +37,13 @@ import shutil
 import socket
 import tempfile
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 from .errors import OutputFolderError, SpatialRenoWarning
 
-__all__ = ["OutputFolder", "atomic_write_bytes", "owned_entries", "MANIFEST_NAME",
+__all__ = ["OutputFolder", "atomic_path", "atomic_file", "atomic_write_bytes", "owned_entries", "MANIFEST_NAME",
            "user_mode"]
 
 MANIFEST_NAME = "manifest.json"
@@ -87,24 +87,53 @@ def _chmod(path: Path, *, folder: bool) -> None:
             os.chmod(path, user_mode(folder=folder))
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file in the same folder, fsync,
-    ``os.replace``), with the user's umask; the temporary file is removed on failure."""
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """The one atomic file writer: a temporary path beside ``path`` to write to (by any
+    writer, GDAL included); on success it is fsync'd, given the user's umask and renamed
+    onto ``path`` (``os.replace``), so a reader never sees half a file; on failure it is
+    removed and ``path`` is left as it was.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from spatialreno._outdir import atomic_path
+    >>> target = Path(tempfile.mkdtemp()) / "a.txt"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> target.read_text(), sorted(p.name for p in target.parent.iterdir())
+    ('done', ['a.txt'])
+    """
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=parent)
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
+        yield tmp
+        with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
-        _chmod(Path(tmp), folder=False)
+        _chmod(tmp, folder=False)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    return path
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike, mode: str = "wb", *, encoding: str | None = None,
+                newline: str | None = None) -> Iterator[IO]:
+    """An open file whose content replaces ``path`` atomically when the block ends
+    without error (:func:`atomic_path`)."""
+    with atomic_path(path) as tmp, open(tmp, mode, encoding=encoding, newline=newline) as fh:
+        yield fh
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (:func:`atomic_path`)."""
+    with atomic_file(path, "wb") as fh:
+        fh.write(data)
+    return Path(path)
 
 
 # --------------------------------------------------------------------------------------
