@@ -151,43 +151,61 @@ def _is_number(v) -> bool:
 
 def _check_config(cfg: dict, source: str) -> None:
     """Type- and range-check every key; all problems in one ConfigError, one line each."""
-    problems: list[str] = []
+    check = _ConfigCheck(cfg)
+    for section_check in (_check_choices, _check_inputs, _check_adjacency, _check_packages,
+                          _check_overlay, _check_money, _check_phasing, _check_map,
+                          _check_export):
+        section_check(check)
+    if check.problems:
+        n = len(check.problems)
+        head = ("" if source == "config" else f"{source}: ") + \
+            f"{n} config problem{'s' if n > 1 else ''}"
+        raise ConfigError(head + ":\n" + "\n".join(f"  - {p}" for p in check.problems))
 
-    def bad(key: str, value, expected: str) -> None:
-        problems.append(f"{key} = {value!r}: expected {expected}")
 
-    def number(section, key, *, lo=0.0, lo_open=False, optional=False, unit=""):
-        v = cfg[section][key]
+@dataclass
+class _ConfigCheck:
+    """The problems found in a config so far, and the checks of one kind of value."""
+
+    cfg: dict
+    problems: list[str] = field(default_factory=list)
+
+    def bad(self, key: str, value, expected: str) -> None:
+        self.problems.append(f"{key} = {value!r}: expected {expected}")
+
+    def number(self, section, key, *, lo=0.0, lo_open=False, optional=False, unit="") -> None:
+        v = self.cfg[section][key]
         if v is None and optional:
             return
         ok = _is_number(v) and math.isfinite(v) and (v > lo if lo_open else v >= lo)
         if not ok:
-            bad(f"{section}.{key}", v, f"a finite number {'>' if lo_open else '≥'} {lo:g}"
-                + (f" ({unit})" if unit else "") + (" or leave it unset" if optional else ""))
+            self.bad(f"{section}.{key}", v, f"a finite number {'>' if lo_open else '≥'} {lo:g}"
+                     + (f" ({unit})" if unit else "") + (" or leave it unset" if optional else ""))
 
-    def year(key, v) -> bool:
+    def year(self, key, v) -> bool:
         if isinstance(v, str) and v.strip().isdigit():
             v = int(v)
         if not (isinstance(v, int) and not isinstance(v, bool)
                 and YEAR_RANGE[0] <= v <= YEAR_RANGE[1]):
-            bad(key, v, f"a year from {YEAR_RANGE[0]} to {YEAR_RANGE[1]}")
+            self.bad(key, v, f"a year from {YEAR_RANGE[0]} to {YEAR_RANGE[1]}")
             return False
         return True
 
-    def text(section, key, *, optional=True):
-        v = cfg[section][key]
+    def text(self, section, key, *, optional=True) -> None:
+        v = self.cfg[section][key]
         if (v is None or v == "") and optional:  # TOML has no null: "" means unset
             return
         if not isinstance(v, str | os.PathLike) or (isinstance(v, str) and not v.strip()):
-            bad(f"{section}.{key}", v, "a text value" + (" or leave it unset" if optional else ""))
+            self.bad(f"{section}.{key}", v,
+                     "a text value" + (" or leave it unset" if optional else ""))
 
-    def boolean(section, key):
-        v = cfg[section][key]
+    def boolean(self, section, key) -> None:
+        v = self.cfg[section][key]
         if not isinstance(v, bool):
-            bad(f"{section}.{key}", v, "true or false")
+            self.bad(f"{section}.{key}", v, "true or false")
 
-    def crs(section, key):
-        v = cfg[section][key]
+    def crs(self, section, key) -> None:
+        v = self.cfg[section][key]
         if v is None or v == "":
             return
         from pyproj import CRS
@@ -196,11 +214,11 @@ def _check_config(cfg: dict, source: str) -> None:
         try:
             CRS.from_user_input(v)
         except (_PyprojCRSError, TypeError, ValueError):
-            bad(f"{section}.{key}", v, "a CRS such as 'EPSG:4547' (CGCS2000 / 3-degree "
-                "Gauss-Kruger CM 114E) or 'EPSG:4490'")
+            self.bad(f"{section}.{key}", v, "a CRS such as 'EPSG:4547' (CGCS2000 / 3-degree "
+                     "Gauss-Kruger CM 114E) or 'EPSG:4490'")
 
-    def codec(section, key, *, optional=True):
-        v = cfg[section][key]
+    def codec(self, section, key, *, optional=True) -> None:
+        v = self.cfg[section][key]
         if (v is None or v == "") and optional:
             return
         import codecs
@@ -208,138 +226,152 @@ def _check_config(cfg: dict, source: str) -> None:
         try:
             codecs.lookup(v)
         except (LookupError, TypeError):
-            bad(f"{section}.{key}", v, "a text encoding such as 'GBK', 'GB18030' or 'UTF-8'")
+            self.bad(f"{section}.{key}", v,
+                     "a text encoding such as 'GBK', 'GB18030' or 'UTF-8'")
 
+
+def _check_choices(c: _ConfigCheck) -> None:
     for (section, key), allowed in _CHOICES.items():
-        if cfg[section][key] not in allowed:
-            bad(f"{section}.{key}", cfg[section][key], "one of " + ", ".join(map(repr, allowed)))
+        if c.cfg[section][key] not in allowed:
+            c.bad(f"{section}.{key}", c.cfg[section][key],
+                  "one of " + ", ".join(map(repr, allowed)))
 
-    # [inputs]
+
+def _check_inputs(c: _ConfigCheck) -> None:
     for kind in LAYER_KINDS:
-        v = cfg["inputs"][kind]
+        v = c.cfg["inputs"][kind]
         if v is not None and not isinstance(v, str | os.PathLike) and not hasattr(v, "geometry"):
-            bad(f"inputs.{kind}", v, "a file path (or a GeoDataFrame from Python)")
-    crs("inputs", "crs")
-    crs("inputs", "to_crs")
-    codec("inputs", "encoding")
-    text("inputs", "id_column")
+            c.bad(f"inputs.{kind}", v, "a file path (or a GeoDataFrame from Python)")
+    c.crs("inputs", "crs")
+    c.crs("inputs", "to_crs")
+    c.codec("inputs", "encoding")
+    c.text("inputs", "id_column")
 
-    # [adjacency]
-    number("adjacency", "tolerance_m", unit="metres")
-    tol = cfg["adjacency"]["tolerance_m"]
-    if _is_number(tol) and math.isfinite(tol) and tol > 500:
-        bad("adjacency.tolerance_m", cfg["adjacency"]["tolerance_m"],
-            "at most 500 metres (compounds that far apart are not neighbours)")
-    boolean("adjacency", "use_barriers")
-    text("adjacency", "boundary")
 
-    # [packages]
-    pk = cfg["packages"]
+#: the largest adjacency tolerance: compounds farther apart are not neighbours
+MAX_TOLERANCE_M = 500
+
+
+def _check_adjacency(c: _ConfigCheck) -> None:
+    c.number("adjacency", "tolerance_m", unit="metres")
+    tol = c.cfg["adjacency"]["tolerance_m"]
+    if _is_number(tol) and math.isfinite(tol) and tol > MAX_TOLERANCE_M:
+        c.bad("adjacency.tolerance_m", tol,
+              f"at most {MAX_TOLERANCE_M} metres (compounds that far apart are not neighbours)")
+    c.boolean("adjacency", "use_barriers")
+    c.text("adjacency", "boundary")
+
+
+def _check_packages(c: _ConfigCheck) -> None:
+    pk = c.cfg["packages"]
     limits = pk["limits"]
     if not isinstance(limits, Mapping) or not limits:
-        bad("packages.limits", limits, "a table like {compounds = [2, 8]}")
+        c.bad("packages.limits", limits, "a table like {compounds = [2, 8]}")
         limits = {}
     for name, bounds in limits.items():
-        key = f"packages.limits.{name}"
-        if not (isinstance(bounds, list | tuple) and len(bounds) == 2):
-            bad(key, bounds, "[min, max] (leave a bound out with an empty string \"\", or "
-                "leave the attribute out, for no bound)")
-            continue
-        lo, hi = (None if b in (None, "", "none") else b for b in bounds)
-        ok = True
-        for which, b in (("min", lo), ("max", hi)):
-            if b is None:
-                continue
-            if not (_is_number(b) and math.isfinite(b) and b >= 0):
-                bad(key, list(bounds), f"a {which} that is a finite number ≥ 0")
-                ok = False
-                break
-            if name == "compounds" and b != int(b):
-                bad(key, list(bounds), "whole numbers of compounds")
-                ok = False
-                break
-        if not ok:
-            continue
-        if lo is not None and hi is not None and lo > hi:
-            bad(key, list(bounds), "min ≤ max")
-        elif hi is not None and hi == 0:
-            bad(key, list(bounds), "a max > 0 (no package could hold a compound)")
+        _check_limit(c, name, bounds)
     tp = pk["target_packages"]
     if tp is not None and not (isinstance(tp, int) and not isinstance(tp, bool) and tp >= 1):
-        bad("packages.target_packages", tp, "a whole number ≥ 1 or leave it unset")
-    number("packages", "time_limit_s", lo=0.0, lo_open=True, optional=True, unit="seconds")
+        c.bad("packages.target_packages", tp, "a whole number ≥ 1 or leave it unset")
+    c.number("packages", "time_limit_s", lo=0.0, lo_open=True, optional=True, unit="seconds")
     seed = pk["seed"]
     if not (isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0):
-        bad("packages.seed", seed, "a whole number ≥ 0")
+        c.bad("packages.seed", seed, "a whole number ≥ 0")
     locked = pk["locked"]
     if not isinstance(locked, Mapping) or not all(
             isinstance(k, str | int) and isinstance(v, str | int) and str(v).strip()
             for k, v in locked.items()):
-        bad("packages.locked", locked, 'a table of compound id = "package label"')
+        c.bad("packages.locked", locked, 'a table of compound id = "package label"')
     for key in ("must_link", "cannot_link"):
         pairs = pk[key]
         if not isinstance(pairs, list | tuple) or not all(
                 isinstance(p, list | tuple) and len(p) == 2
                 and all(isinstance(x, str | int) and str(x) for x in p) for p in pairs):
-            bad(f"packages.{key}", pairs, 'a list of id pairs like [["C-1", "C-2"]]')
+            c.bad(f"packages.{key}", pairs, 'a list of id pairs like [["C-1", "C-2"]]')
 
-    # [overlay]
-    number("overlay", "max_distance_m", unit="metres")
-    number("overlay", "min_fire_lane_m", unit="metres")
-    if cfg["overlay"]["as_of_year"] is not None:
-        year("overlay.as_of_year", cfg["overlay"]["as_of_year"])
 
-    # [costs], [funding]
+def _check_limit(c: _ConfigCheck, name: str, bounds) -> None:
+    key = f"packages.limits.{name}"
+    if not (isinstance(bounds, list | tuple) and len(bounds) == 2):
+        c.bad(key, bounds, "[min, max] (leave a bound out with an empty string \"\", or "
+              "leave the attribute out, for no bound)")
+        return
+    lo, hi = (None if b in (None, "", "none") else b for b in bounds)
+    for which, b in (("min", lo), ("max", hi)):
+        if b is None:
+            continue
+        if not (_is_number(b) and math.isfinite(b) and b >= 0):
+            c.bad(key, list(bounds), f"a {which} that is a finite number ≥ 0")
+            return
+        if name == "compounds" and b != int(b):
+            c.bad(key, list(bounds), "whole numbers of compounds")
+            return
+    if lo is not None and hi is not None and lo > hi:
+        c.bad(key, list(bounds), "min ≤ max")
+    elif hi is not None and hi == 0:
+        c.bad(key, list(bounds), "a max > 0 (no package could hold a compound)")
+
+
+def _check_overlay(c: _ConfigCheck) -> None:
+    c.number("overlay", "max_distance_m", unit="metres")
+    c.number("overlay", "min_fire_lane_m", unit="metres")
+    if c.cfg["overlay"]["as_of_year"] is not None:
+        c.year("overlay.as_of_year", c.cfg["overlay"]["as_of_year"])
+
+
+def _check_money(c: _ConfigCheck) -> None:
     for section, key in (("costs", "rates"), ("funding", "shares")):
-        v = cfg[section][key]
+        v = c.cfg[section][key]
         if v is not None and not isinstance(v, str | os.PathLike | Mapping) \
                 and not hasattr(v, "unit_costs") and not hasattr(v, "shares"):
-            bad(f"{section}.{key}", v, "a TOML file path or an inline table")
+            c.bad(f"{section}.{key}", v, "a TOML file path or an inline table")
 
-    # [phasing]
-    budgets = cfg["phasing"]["budgets"]
+
+def _check_phasing(c: _ConfigCheck) -> None:
+    budgets = c.cfg["phasing"]["budgets"]
     if not isinstance(budgets, Mapping):
-        bad("phasing.budgets", budgets, "a table of year = 万元")
+        c.bad("phasing.budgets", budgets, "a table of year = 万元")
         budgets = {}
     for y, amount in budgets.items():
-        year(f"phasing.budgets key {y!r}", y)
+        c.year(f"phasing.budgets key {y!r}", y)
         if not (_is_number(amount) and math.isfinite(amount) and amount >= 0):
-            bad(f"phasing.budgets.{y}", amount, "万元 as a finite number ≥ 0")
-    weights = cfg["phasing"]["weights"]
-    if weights is not None:
-        if not isinstance(weights, Mapping):
-            bad("phasing.weights", weights, "a table of criterion = weight")
-        else:
-            for k, w in weights.items():
-                if not (_is_number(w) and math.isfinite(w) and w >= 0):
-                    bad(f"phasing.weights.{k}", w, "a finite number ≥ 0")
+            c.bad(f"phasing.budgets.{y}", amount, "万元 as a finite number ≥ 0")
+    weights = c.cfg["phasing"]["weights"]
+    if weights is None:
+        return
+    if not isinstance(weights, Mapping):
+        c.bad("phasing.weights", weights, "a table of criterion = weight")
+        return
+    for k, w in weights.items():
+        if not (_is_number(w) and math.isfinite(w) and w >= 0):
+            c.bad(f"phasing.weights.{k}", w, "a finite number ≥ 0")
 
-    # [map]
-    bm = cfg["map"]["basemap"]
-    if not (isinstance(bm, str) and (bm in ("none", "tianditu", "gaode", "osm")
+
+#: named basemaps of [map] basemap (anything else must be an XYZ URL template)
+_BASEMAPS = ("none", "tianditu", "gaode", "osm")
+
+
+def _check_map(c: _ConfigCheck) -> None:
+    bm = c.cfg["map"]["basemap"]
+    if not (isinstance(bm, str) and (bm in _BASEMAPS
                                      or all(t in bm for t in ("{z}", "{x}", "{y}")))):
-        bad("map.basemap", bm, "'none', 'tianditu', 'gaode', 'osm' or an XYZ URL template "
-            "with {z}, {x} and {y}")
-    text("map", "tianditu_key")
+        c.bad("map.basemap", bm, "'none', 'tianditu', 'gaode', 'osm' or an XYZ URL template "
+              "with {z}, {x} and {y}")
+    c.text("map", "tianditu_key")
 
-    # [export]
-    text("export", "out_dir")
-    formats = cfg["export"]["formats"]
+
+def _check_export(c: _ConfigCheck) -> None:
+    c.text("export", "out_dir")
+    formats = c.cfg["export"]["formats"]
     if isinstance(formats, str):
         formats = [formats]
     if not (isinstance(formats, list | tuple) and formats
             and all(f in _FORMATS for f in formats)):
-        bad("export.formats", cfg["export"]["formats"],
-            "a list of " + ", ".join(map(repr, _FORMATS)))
-    codec("export", "encoding", optional=False)
-    crs("export", "crs")
-    boolean("export", "mask_personal")
-
-    if problems:
-        n = len(problems)
-        head = ("" if source == "config" else f"{source}: ") + \
-            f"{n} config problem{'s' if n > 1 else ''}"
-        raise ConfigError(head + ":\n" + "\n".join(f"  - {p}" for p in problems))
+        c.bad("export.formats", c.cfg["export"]["formats"],
+              "a list of " + ", ".join(map(repr, _FORMATS)))
+    c.codec("export", "encoding", optional=False)
+    c.crs("export", "crs")
+    c.boolean("export", "mask_personal")
 
 
 def _limits_from_config(limits: Mapping[str, Any]) -> dict[str, tuple]:
