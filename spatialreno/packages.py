@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import networkx as nx
@@ -15,7 +15,7 @@ from spatialreno.partition.compactness import medoid_table
 from spatialreno.partition.limits import check_plan, parse_limits, violations_frame
 from spatialreno.partition.result import PartitionResult, solver_frame
 
-__all__ = ["NON_ADDITIVE", "NON_ADDITIVE_SUFFIXES", "dissolve_packages", "diff_packages",
+__all__ = ["NON_ADDITIVE", "NON_ADDITIVE_SUFFIXES", "dissolve_packages", "diff_packages", "PackageDiff",
            "move_compound", "package_adjacency"]
 
 NON_ADDITIVE: frozenset[str] = frozenset({
@@ -133,13 +133,13 @@ def diff_packages(old: pd.Series, new: pd.Series) -> pd.DataFrame:
 
     Returns
     -------
-    pandas.DataFrame
-        One row per compound whose package changed, indexed by position with columns
+    PackageDiff
+        ``compounds``: one row per compound whose package changed, with columns
         ``compound_id``, ``old_package``, ``new_package`` and ``change`` (``"moved"``,
         ``"added"`` for compounds only in ``new``, ``"removed"`` for compounds only in
-        ``old``). ``attrs["packages_added"]`` / ``attrs["packages_removed"]`` list the
-        package ids present only in ``new`` / only in ``old``; ``attrs["packages_kept"]``
-        the ids present in both with the same members.
+        ``old``); ``packages_added`` / ``packages_removed``: the package ids present only
+        in ``new`` / only in ``old``; ``packages_kept``: the ids present in both with the
+        same members.
 
     Examples
     --------
@@ -148,10 +148,10 @@ def diff_packages(old: pd.Series, new: pd.Series) -> pd.DataFrame:
     >>> old = pd.Series({"a": "P1", "b": "P1", "c": "P2"})
     >>> new = pd.Series({"a": "P1", "b": "P3", "c": "P3"})
     >>> d = diff_packages(old, new)
-    >>> d[["compound_id", "old_package", "new_package"]].values.tolist()
+    >>> d.compounds[["compound_id", "old_package", "new_package"]].values.tolist()
     [['b', 'P1', 'P3'], ['c', 'P2', 'P3']]
-    >>> d.attrs["packages_added"], d.attrs["packages_removed"]
-    (['P3'], ['P2'])
+    >>> d.packages_added, d.packages_removed, d.packages_kept
+    (('P3',), ('P2',), ())
     """
     both = pd.concat([old.rename("old_package"), new.rename("new_package")], axis=1,
                      sort=False)
@@ -162,16 +162,38 @@ def diff_packages(old: pd.Series, new: pd.Series) -> pd.DataFrame:
     changed = (o.isna() != w.isna()) | (o.notna() & w.notna() & (o.astype(object) !=
                                                                    w.astype(object)))
     out = both.loc[changed.to_numpy()].assign(change=change[changed.to_numpy()])
-    out = out.reset_index()
     old_ids = set(old.dropna().unique())
     new_ids = set(new.dropna().unique())
-    out.attrs["packages_added"] = sorted(new_ids - old_ids, key=str)
-    out.attrs["packages_removed"] = sorted(old_ids - new_ids, key=str)
     old_sets = old.groupby(old).groups
     new_sets = new.groupby(new).groups
-    out.attrs["packages_kept"] = sorted(
-        (p for p in old_ids & new_ids if set(old_sets[p]) == set(new_sets[p])), key=str)
-    return out
+    kept = (p for p in old_ids & new_ids if set(old_sets[p]) == set(new_sets[p]))
+    return PackageDiff(compounds=out.reset_index(),
+                       packages_added=tuple(sorted(new_ids - old_ids, key=str)),
+                       packages_removed=tuple(sorted(old_ids - new_ids, key=str)),
+                       packages_kept=tuple(sorted(kept, key=str)))
+
+
+@dataclass(frozen=True, eq=False)
+class PackageDiff:
+    """What :func:`diff_packages` (and :meth:`spatialreno.Plan.diff`) found: the compounds
+    that changed package (``compounds``, a DataFrame) and the package ids added, removed
+    and kept unchanged. ``len(diff)`` is the number of changed compounds; ``diff.empty``
+    says nothing changed. In a notebook it shows as its ``compounds`` table."""
+
+    compounds: pd.DataFrame
+    packages_added: tuple = ()
+    packages_removed: tuple = ()
+    packages_kept: tuple = ()
+
+    @property
+    def empty(self) -> bool:
+        return len(self.compounds) == 0
+
+    def __len__(self) -> int:
+        return len(self.compounds)
+
+    def _repr_html_(self) -> str:
+        return self.compounds._repr_html_()
 
 
 def move_compound(
