@@ -33,6 +33,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from . import schema
 from ._contracts import require_frame, short_list
+from ._highs import HIGHS_QUIET
 from .costing import FUNDING_SOURCES
 from .costing._config import _coerce, _Config, _Key
 from .costing._money import FEN, fen, numeric
@@ -268,7 +269,7 @@ def _solve(values: np.ndarray, A, ub: np.ndarray, time_limit: float | None,
     nvar = len(values)
     if nvar == 0:
         return np.zeros(0, dtype=bool), True
-    options: dict[str, object] = {"mip_rel_gap": 0.0, "presolve": True, "disp": False}
+    options: dict[str, object] = {**HIGHS_QUIET, "mip_rel_gap": 0.0, "presolve": True}
     if node_limit is not None:
         options["node_limit"] = int(node_limit)
     if time_limit is not None:  # only when the caller asked for a wall clock
