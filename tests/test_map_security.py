@@ -21,9 +21,9 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
-from browser import Chromium, find_chromium  # tests/browser.py
+from browser import find_chromium  # tests/browser.py
 from shapely import LineString, Point, box
-from test_maps import features, overlay_names, parse, payloads
+from test_maps import chromium_session, features, overlay_names, parse, payloads
 
 from spatialreno import maps
 
@@ -388,7 +388,7 @@ def test_elements_render_without_a_template(hostile, monkeypatch):
 def chromium():
     if CHROMIUM is None:
         pytest.skip("headless Chromium not found")
-    with Chromium(CHROMIUM) as browser:
+    with chromium_session() as browser:
         yield browser
 
 

@@ -1,124 +1,3 @@
-"""Scripts and styles that :mod:`spatialreno.maps` inlines into a saved map.
-
-Two sources only, so a saved map requests nothing from the network:
-
-* Leaflet 1.9.4 (BSD-2), read at run time from the installed ``django-js-lib-leaflet``
-  package (importable as ``js_lib_leaflet``); its CSS images (layer-control icon, default
-  marker) are turned into ``data:`` URIs and the source-map comment is dropped.
-* our own runtime below (``RUNTIME_JS``, ``RUNTIME_CSS``): layers from compact GeoJSON,
-  tooltips, popups, labels, the search box and the legend. It builds every piece of text
-  with ``textContent``, never ``innerHTML``, so attribute values are shown as text.
-
-The runtime is kept here as Python strings rather than ``.js`` files so it ships with the
-package without package-data configuration.
-"""
-
-from __future__ import annotations
-
-import base64
-import re
-from functools import lru_cache
-from importlib import resources
-
-__all__ = ["leaflet_js", "leaflet_css", "icon_default_js", "RUNTIME_JS", "RUNTIME_CSS"]
-
-LEAFLET_VERSION = "1.9.4"
-
-
-def _leaflet_dir():
-    try:
-        return resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet"
-    except ModuleNotFoundError as exc:  # pragma: no cover - it is a hard dependency
-        raise ModuleNotFoundError(
-            "spatialreno.maps needs Leaflet from the 'django-js-lib-leaflet' package "
-            "(pip install django-js-lib-leaflet); it is listed in spatialreno's dependencies."
-        ) from exc
-
-
-def _png_data_uri(name: str) -> str:
-    data = (_leaflet_dir() / "images" / name).read_bytes()
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-
-
-@lru_cache(maxsize=1)
-def leaflet_js() -> str:
-    """Leaflet's minified JS, without its ``sourceMappingURL`` comment."""
-    text = (_leaflet_dir() / "leaflet.js").read_text(encoding="utf-8")
-    text = re.sub(r"\n?//# sourceMappingURL=\S*\s*$", "\n", text)
-    if f'version="{LEAFLET_VERSION}"' not in text:  # pragma: no cover - packaging guard
-        raise RuntimeError(f"js_lib_leaflet does not ship Leaflet {LEAFLET_VERSION}")
-    if re.search(r"</script|<!--", text, re.I):  # pragma: no cover - would break inlining
-        raise RuntimeError("leaflet.js contains a sequence that cannot be inlined")
-    return text
-
-
-@lru_cache(maxsize=1)
-def leaflet_css() -> str:
-    """Leaflet's CSS with its images inlined as ``data:`` URIs and the IE-only VML
-    ``behavior: url(#default#VML)`` rule removed."""
-    text = (_leaflet_dir() / "leaflet.css").read_text(encoding="utf-8")
-    text = re.sub(r"\s*behavior:\s*url\(#default#VML\);", "", text)
-
-    def _inline(match: re.Match) -> str:
-        return f'url("{_png_data_uri(match.group(1))}")'
-
-    text = re.sub(r"url\(images/([\w.-]+\.png)\)", _inline, text)
-    if re.search(r"url\((?!\"data:)", text):  # pragma: no cover - packaging guard
-        raise RuntimeError("leaflet.css still refers to an external url()")
-    return text
-
-
-@lru_cache(maxsize=1)
-def icon_default_js() -> str:
-    """Point ``L.Icon.Default`` (folium's plain markers) at inlined images, so a marker a
-    user adds to the map does not request ``marker-icon.png`` either."""
-    return (
-        'L.Icon.Default.imagePath="";L.Icon.Default.mergeOptions({'
-        f'iconUrl:"{_png_data_uri("marker-icon.png")}",'
-        f'iconRetinaUrl:"{_png_data_uri("marker-icon-2x.png")}",'
-        f'shadowUrl:"{_png_data_uri("marker-shadow.png")}"}});'
-    )
-
-
-RUNTIME_CSS = r"""
-.leaflet-container{font-family:"PingFang SC","Hiragino Sans GB","Microsoft YaHei","Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei",system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;font-size:13px}
-.leaflet-container.sr-nobasemap{background:#f4f2ec}
-.sr-popup{min-width:220px;max-width:340px}
-.sr-popup-title,.sr-popup-sub{font-weight:600;font-size:14px;margin:0 0 4px}
-.sr-popup-sub{margin-top:8px;padding-top:6px;border-top:1px solid #ddd}
-.sr-kind{color:#666;font-weight:400;margin-right:6px}
-.sr-name{word-break:break-all}
-.sr-table{border-collapse:collapse;width:100%}
-.sr-table th{text-align:left;font-weight:400;color:#555;padding:1px 8px 1px 0;white-space:nowrap;vertical-align:top}
-.sr-table td{text-align:right;padding:1px 0;word-break:break-all}
-.sr-flag-yes{color:#b71c1c;font-weight:600}
-.sr-tip{max-width:280px;white-space:normal;line-height:1.35}
-.sr-label{background:none;border:none}
-.sr-label span{position:absolute;transform:translate(-50%,-50%);white-space:nowrap;font-size:11px;line-height:1.2;color:#222;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff;pointer-events:none}
-.sr-label.sr-label-pkg span{font-size:13px;font-weight:700;color:#111}
-.sr-search{background:#fff;padding:4px;width:220px}
-.sr-search input{width:100%;box-sizing:border-box;font:inherit;padding:4px 6px;border:1px solid #bbb;border-radius:3px}
-.sr-search ul{list-style:none;margin:4px 0 0;padding:0;max-height:260px;overflow-y:auto}
-.sr-search li{padding:3px 6px;cursor:pointer;border-radius:3px}
-.sr-search li:hover,.sr-search li.sr-active{background:#e3f2fd}
-.sr-search li small{color:#777;margin-left:6px}
-.sr-search .sr-empty{color:#888;cursor:default}
-.sr-legend{background:rgba(255,255,255,.94);padding:6px 10px;border-radius:5px;box-shadow:0 1px 5px rgba(0,0,0,.4);max-height:60vh;overflow-y:auto;line-height:1.5;max-width:260px}
-.sr-legend-title{font-weight:700;cursor:pointer;user-select:none}
-.sr-legend-title:after{content:" \25BE";color:#888}
-.sr-legend.sr-collapsed .sr-legend-title:after{content:" \25B8"}
-.sr-legend.sr-collapsed .sr-legend-body{display:none}
-.sr-legend-head{font-weight:600;margin-top:6px}
-.sr-legend-row{display:flex;align-items:center;gap:6px}
-.sr-legend-note{color:#666;font-size:12px}
-.sr-swatch{display:inline-block;flex:none;box-sizing:border-box}
-.sr-swatch-fill{width:18px;height:12px;border:1px solid #555}
-.sr-swatch-line{width:22px;height:0;border-top-style:solid}
-.sr-swatch-circle{border-radius:50%;border:1px solid #fff;box-shadow:0 0 0 1px rgba(0,0,0,.35)}
-.sr-note{background:#fff8e1;border:1px solid #f0c36d;border-radius:4px;padding:4px 8px;max-width:340px;font-size:12px;line-height:1.4;color:#5d4037}
-"""
-
-RUNTIME_JS = r"""
 (function () {
   "use strict";
   var SR = window.spatialreno = window.spatialreno || {};
@@ -202,7 +81,7 @@ RUNTIME_JS = r"""
     return box;
   }
 
-  // compact features -> GeoJSON (see spatialreno.maps: integer micro-degrees, deltas)
+  // compact features -> GeoJSON (see spatialreno.maps.encode: integer micro-degrees, deltas)
   function decodeLine(a, ox, oy, scale, ring) {
     var out = [], x = ox, y = oy;
     for (var i = 0; i + 1 < a.length; i += 2) {
@@ -390,4 +269,3 @@ RUNTIME_JS = r"""
     if (opts.nobasemap) { map.getContainer().classList.add("sr-nobasemap"); }
   };
 })();
-"""
