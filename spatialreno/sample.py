@@ -42,7 +42,7 @@ import shapely
 
 from . import schema
 from ._outdir import OutputFolder
-from .errors import ExportError, LayerReadError
+from .errors import ExportError, LayerReadError, SpatialRenoError
 
 __all__ = ["District", "sample_district", "load_sample", "read_district", "write_sample", "main"]
 
@@ -1408,13 +1408,10 @@ def load_sample() -> District:
     return read_district(get_path("sample_district"))
 
 
-def _shapefile_parts(kind: str, gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
-    """Split a layer by geometry family, as a shapefile holds one family only."""
-    fam = gdf.geom_type.str.replace("Multi", "", regex=False)
-    fams = list(dict.fromkeys(fam.tolist()))
-    if len(fams) <= 1:
-        return {kind: gdf}
-    return {f"{kind}_{f.lower()}": gdf[fam == f] for f in fams}
+#: the sample's split shapefiles are named by geometry type: barriers_linestring.shp
+_SHP_PART_NAMES = {"point": "point", "line": "linestring", "polygon": "polygon"}
+#: the .cpg the sample has always written (GDAL and QGIS read it; the LDID byte says GBK too)
+_SHP_CPG = "GBK"
 
 
 def write_sample(out_dir: str | os.PathLike, district: District | None = None, *,
@@ -1422,8 +1419,10 @@ def write_sample(out_dir: str | os.PathLike, district: District | None = None, *
     """Write a district as ``sample_district.gpkg`` and as GBK shapefiles under ``shp/``.
 
     The GeoPackage has one layer per kind with canonical column names (the id as a column).
-    Each shapefile has ASCII field names from the schema's shapefile codes (``hh_cnt``),
-    text in GBK with a ``.cpg`` naming it and a ``.prj``; layers that mix points and
+    The shapefiles are written by the export's shapefile writer
+    (:func:`spatialreno.export.write_shapefile`): ASCII field names from the schema's
+    shapefile codes (``hh_cnt``), text in GBK with a ``.cpg`` naming it, the DBF
+    language-driver byte of GBK (0x4D) and a ``.prj``; layers that mix points and
     polygons (``illegal``) or lines and polygons (``barriers``) are split by geometry type
     (``illegal_point.shp``, ``illegal_polygon.shp``). Files are written to a hidden
     staging folder first and moved into place (see :class:`spatialreno._outdir.OutputFolder`:
@@ -1451,33 +1450,19 @@ def write_sample(out_dir: str | os.PathLike, district: District | None = None, *
     ------
     ExportError
         If a file could not be written or its ``.cpg``/``.prj`` is missing.
+    EncodingError
+        If a text of the district cannot be written in GBK (nothing is written then).
     """
     district = sample_district() if district is None else district
     out_dir = Path(out_dir)
     folder = OutputFolder(out_dir, overwrite=overwrite, kind="sample",
                           expected=("sample_district.gpkg", "shp"), interface=interface).check()
-    shp_names = []
     try:
         with folder as tmp:
             _write_gpkg(district, tmp / "sample_district.gpkg")
-            shp_dir = tmp / "shp"
-            shp_dir.mkdir()
-            for kind, gdf in district.layers().items():
-                codes = {name: col.code for name, col in schema.columns(kind).items()}
-                for name, part in _shapefile_parts(kind, gdf).items():
-                    frame = part.reset_index().rename(columns=codes)
-                    path = shp_dir / f"{name}.shp"
-                    pyogrio.write_dataframe(frame, path, driver="ESRI Shapefile",
-                                            encoding="GBK")
-                    for ext in (".cpg", ".prj", ".dbf", ".shx"):
-                        if not path.with_suffix(ext).exists():
-                            raise ExportError(f"{path}: {ext} was not written")
-                    cpg = path.with_suffix(".cpg").read_text(encoding="ascii").strip().upper()
-                    if cpg not in ("GBK", "936", "CP936"):
-                        raise ExportError(f"{path.with_suffix('.cpg')}: says {cpg!r}, expected GBK")
-                    shp_names.append(name)
+            shp_names = _write_shapefiles(district, tmp / "shp")
             folder.manifest = {"kind": "sample district", "layers": shp_names}
-    except ExportError:
+    except SpatialRenoError:
         raise
     except Exception as exc:   # pragma: no cover - depends on the file system
         raise ExportError(f"could not write the sample district to {out_dir}: {exc}") from exc
@@ -1485,6 +1470,19 @@ def write_sample(out_dir: str | os.PathLike, district: District | None = None, *
     for name in shp_names:
         written[name] = out_dir / "shp" / f"{name}.shp"
     return written
+
+
+def _write_shapefiles(district: District, shp_dir: Path) -> list[str]:
+    """Every layer as GBK shapefiles in ``shp_dir`` (created); returns the file stems."""
+    from .export import write_shapefile
+
+    shp_dir.mkdir()
+    names = []
+    for kind, gdf in district.layers().items():
+        paths = write_shapefile(shp_dir, kind, gdf, encoding="GBK", part_names=_SHP_PART_NAMES,
+                                cpg=_SHP_CPG)
+        names.extend(path.stem for path in paths)
+    return names
 
 
 def _write_gpkg(district: District, path: Path) -> None:

@@ -26,7 +26,7 @@ from shapely import LineString, Point, box
 import spatialreno as sr
 from spatialreno import export, schema
 from spatialreno.export import (
-    _display_width,
+    display_width,
     export_bundle,
     field_table,
     mask_text,
@@ -324,6 +324,32 @@ def test_gbk_shapefile_that_lost_its_cpg_still_reads(layers, tmp_path):
         assert next(iter(src)).properties["小区名称"] == "钢花村小区"
 
 
+def test_sample_shapefiles_carry_the_gbk_ldid_and_a_cpg(tmp_path):
+    """write_sample goes through the export's shapefile writer: every part has a .cpg, the
+    DBF language-driver id of GBK (0x4D at byte 29), and reads back without its .cpg."""
+    from spatialreno.export.shapefile import LDID_OFFSET
+    from spatialreno.sample import sample_district, write_sample
+
+    district = sample_district(30, seed=1)
+    written = write_sample(tmp_path / "sample", district)
+    shps = [p for name, p in written.items() if name != "gpkg"]
+    assert {p.stem for p in shps} >= {"compounds", "illegal_point", "illegal_polygon"}
+    for shp in shps:
+        assert shp.with_suffix(".cpg").read_text(encoding="ascii").strip() != ""
+        assert shp.with_suffix(".dbf").read_bytes()[LDID_OFFSET] == 0x4D, shp.name
+    shp = tmp_path / "sample" / "shp" / "compounds.shp"
+    shp.with_suffix(".cpg").unlink()
+    assert list(pyogrio.read_dataframe(shp)["cmp_name"]) == list(district.compounds["name"])
+
+
+def test_write_shapefile_refuses_text_gbk_cannot_hold(tmp_path):
+    c = gpd.GeoDataFrame({"name": ["王䶮小区"]}, geometry=[_sq(0, 0)],
+                         index=pd.Index(["C1"], name="compound_id"), crs="EPSG:4547")
+    with pytest.raises(sr.EncodingError, match="GB18030"):
+        export.write_shapefile(tmp_path, "compounds", c)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_chinese_field_names_round_trip_in_gbk(layers, tmp_path):
     out = export_bundle(layers, tmp_path / "bundle", formats=("shp",), field_names="chinese")
     fields = _dbf_fields(out / "shp" / "compounds.dbf")
@@ -443,8 +469,8 @@ def test_workbook_sheets_headers_formats_and_totals(layers, tmp_path):
     assert ws.cell(5, col["户数(户)"]).value is None  # Int64 NA → empty cell
     # widths fit the longest cell, CJK counting double
     width = ws.column_dimensions[openpyxl.utils.get_column_letter(col["地址"])].width
-    assert width >= _display_width(LONG_ADDRESS) or width == 60
-    assert ws.column_dimensions["B"].width >= _display_width("龟山北路3号院")
+    assert width >= display_width(LONG_ADDRESS) or width == 60
+    assert ws.column_dimensions["B"].width >= display_width("龟山北路3号院")
     # totals rows equal the layers' sums
     compounds, packages = layers["compounds"], layers["packages"]
     for sheet, gdf in (("小区明细", compounds), ("片区汇总", packages)):
@@ -529,7 +555,9 @@ def test_failure_during_the_workbook_leaves_nothing_and_keeps_the_old_bundle(
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(export, "_write_xlsx", boom)
+    from spatialreno.export import bundle
+
+    monkeypatch.setattr(bundle, "write_workbook", boom)
     with pytest.raises(sr.ExportError, match="disk full"):
         export_bundle(layers, out, overwrite=True, encoding="GB18030")
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
@@ -802,15 +830,15 @@ def test_shortened_text_note_names_where_the_full_text_is(capped_plan, tmp_path)
 
 @pytest.mark.parametrize("encoding", ["GBK", "GB18030", "UTF-8"])
 def test_shortening_cuts_between_characters(encoding):
-    codec = export._resolve_encoding(encoding).python
+    codec = export.resolve_encoding(encoding).python
     note = "…（全文见工作簿）"
     for text in ("汉阳区钟家村" * 40, "a" + "汉阳区钟家村" * 40, "ab" + "琴台" * 150):
-        short = export._shortened(text, codec, note)
+        short = export.shortened(text, codec, note)
         raw = short.encode(codec)
         assert len(raw) <= 254 and raw.decode(codec) == short
         assert short.endswith(note) and text.startswith(short[: -len(note)])
         assert len(raw) > 254 - 4  # nothing more could have been kept
-    assert export._shortened("短文本", codec, note) == "短文本"
+    assert export.shortened("短文本", codec, note) == "短文本"
 
 
 def test_user_text_over_254_bytes_is_still_refused_in_a_generated_looking_column(layers, tmp_path):
