@@ -4,7 +4,6 @@ or a busy machine, and no wall-clock limit reaches HiGHS unless the user sets on
 from __future__ import annotations
 
 import multiprocessing as mp
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -26,16 +25,17 @@ def _busy() -> None:  # pragma: no cover - runs in a child process
 def district_graph():
     """The graph and limits the default Plan partitions for sample_district(2000, seed=3)."""
     plan = sr.Plan.sample(2000, seed=3)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        plan.run(progress=False, until="adjacency")
+    plan.run(progress=False, until="adjacency")
     cfg = plan.config["packages"]
     return plan.graph, _limits_from_config(cfg["limits"]), cfg
 
 
+#: What partition_packages warns on the 2,000-compound district (and on the cut-out below).
+ISOLATED = r"isolated compound\(s\) form their own packages"
+
+
 def _partition(graph, limits, cfg) -> sr.PartitionResult:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with pytest.warns(sr.SpatialRenoWarning, match=ISOLATED):
         return partition_packages(graph, limits=limits, objective=cfg["objective"],
                                   method=cfg["method"], time_limit_s=cfg["time_limit_s"],
                                   seed=cfg["seed"], on_infeasible=cfg["on_infeasible"])
@@ -81,13 +81,10 @@ def test_no_default_path_passes_a_time_limit(monkeypatch, district_graph):
     rec_phase = _Recorder(phasing_mod.milp)
     monkeypatch.setattr(exact_mod, "milp", rec_part)
     monkeypatch.setattr(phasing_mod, "milp", rec_phase)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        plan = sr.Plan.sample().run(progress=False)
+    plan = sr.Plan.sample().run(progress=False)
     # the 2,000-compound district has components where "auto" runs the MILP
     district = _partition(*district_graph)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with pytest.warns(sr.SpatialRenoWarning, match=r"package\(s\) not phased"):
         # a budget too small for everything, so each year's knapsack really runs
         pk = pd.DataFrame({"cost_total": np.arange(1.0, 31.0) * 10,
                            "priority": np.linspace(0, 100, 30)},
@@ -134,8 +131,7 @@ def test_milp_prints_nothing(capfd, district_graph):
     assert "dup2" not in inspect.getsource(highs) and "dup2" not in inspect.getsource(exact_mod)
     capfd.readouterr()
     res = _partition(*district_graph)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # isolated compounds in the cut-out
+    with pytest.warns(sr.SpatialRenoWarning, match=ISOLATED):  # isolated in the cut-out
         exact = partition_packages(district_graph[0].subgraph(
             sorted(district_graph[0], key=str)[:30]).copy(), limits={"compounds": (2, 6)},
             method="exact", on_infeasible="report")
@@ -147,7 +143,7 @@ def test_milp_prints_nothing(capfd, district_graph):
 
 _RUN_PLAN = """
 import sys, warnings
-warnings.simplefilter("ignore")
+warnings.simplefilter("error")  # as in the test run: the plan itself warns about nothing
 import spatialreno as sr
 sr.Plan.sample().run(progress=False).write_outputs(sys.argv[1])
 """
@@ -182,13 +178,11 @@ def test_plan_identical_in_one_process_and_in_two_beside_a_busy_loop(tmp_path):
     import subprocess
     import sys
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        plan = sr.Plan.sample()
-        first = plan.run(progress=False).result
-        plan.write_outputs(tmp_path / "a")
-        second = plan.run(progress=False).result
-        plan.write_outputs(tmp_path / "b")
+    plan = sr.Plan.sample()
+    first = plan.run(progress=False).result
+    plan.write_outputs(tmp_path / "a")
+    second = plan.run(progress=False).result
+    plan.write_outputs(tmp_path / "b")
     pd.testing.assert_series_equal(first.labels, second.labels)
     pd.testing.assert_frame_equal(first.audit, second.audit)
     assert first.notes == second.notes

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 import zipfile
 
 import geopandas as gpd
@@ -246,8 +245,7 @@ def test_hangzhou_osm_landuse_is_projected_to_epsg_4549(real_data):
 
 def test_taipei_invalid_polygons_reported_by_id_and_repaired(real_data):
     path = real_data / "taipei-urban-renewal" / "building_renewunit_12.geojson"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", sr.SpatialRenoWarning)
+    with pytest.warns(sr.SpatialRenoWarning, match="no compound_id column"):
         units = sr.read_layer(path, "compounds")
     problems = sr.check_layer(units, "compounds")
     invalid = problems[problems["problem"] == "invalid geometry"]

@@ -245,10 +245,11 @@ def test_staging_of_a_killed_run_is_removed_next_time(tmp_path):
         print(staging, flush=True)
         time.sleep(60)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    staging = Path(proc.stdout.readline().strip())
-    proc.kill()                      # kill -9: no cleanup runs
-    proc.wait()
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                          text=True) as proc:  # closes the pipe (no ResourceWarning)
+        staging = Path(proc.stdout.readline().strip())
+        proc.kill()                  # kill -9: no cleanup runs
+        proc.wait()
     assert staging.is_dir()
     folder = OutputFolder(out)
     with pytest.warns(sr.SpatialRenoWarning, match="interrupted run"):

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from oracle import assert_valid_plan  # tests/oracle.py: networkx and pandas only
 from scipy.spatial import Delaunay
 
 from spatialreno.errors import ConfigError, InfeasiblePackagingError, SpatialRenoWarning
@@ -23,7 +24,7 @@ from spatialreno.partition import (
     violations,
 )
 from spatialreno.partition.limits import parse_limits
-from spatialreno.testing import assert_packages_valid
+from spatialreno.testing import assert_packages_valid  # the public helper, tested once here
 
 FAST = settings(max_examples=15, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -158,7 +159,7 @@ def test_random_planar_plans_are_valid_or_explained(n, seed, limits, method):
         return
     assert labels.name == "package_id"
     assert list(labels.index) == list(G.nodes)
-    assert_packages_valid(G, labels, limits)
+    assert_valid_plan(G, labels, limits)
     assert violations(labels_res).empty
 
 
@@ -176,7 +177,7 @@ def test_grids_valid_or_explained(rows, cols, lo, span):
         assert (err.violations["limit"].isin(["all limits", "compounds min"])).all()
         assert rows * cols < lo or span == 0 or lo > 1
         return
-    assert_packages_valid(G, labels, limits)
+    assert_valid_plan(G, labels, limits)
 
 
 # -- exact solver ------------------------------------------------------------------------
@@ -194,7 +195,7 @@ def test_exact_matches_brute_force(n, seed, limits):
         return
     labels_res = partition_packages(G, limits=limits, method="exact")
     labels = labels_res.labels
-    assert_packages_valid(G, labels, limits)
+    assert_valid_plan(G, labels, limits)
     assert labels.nunique() == k_best
     comp = package_compactness(G, labels)["compactness_m"].sum()
     assert comp == pytest.approx(comp_best, rel=1e-6, abs=1e-6)
@@ -212,7 +213,7 @@ def test_heuristic_within_five_percent_of_exact():
         assert (report["gap"] == 0).all()
         heur_res = partition_packages(G, limits=limits, method="heuristic", seed=seed)
         heur = heur_res.labels
-        assert_packages_valid(G, heur, limits)
+        assert_valid_plan(G, heur, limits)
         exact_total += exact.nunique()
         heur_total += heur.nunique()
     assert heur_total <= 1.05 * exact_total
@@ -233,7 +234,7 @@ def test_balanced_spreads_no_more_than_fewest():
         return float((tot - tot.mean()).abs().sum())
 
     assert spread(balanced) <= spread(fewest) + 1e-6
-    assert_packages_valid(G, balanced, limits)
+    assert_valid_plan(G, balanced, limits)
 
 
 @pytest.mark.parametrize("method", ["exact", "heuristic"])
@@ -243,7 +244,7 @@ def test_target_packages(method):
                                 method=method)
     labels = labels_res.labels
     assert labels.nunique() == 4
-    assert_packages_valid(G, labels, {"compounds": (2, 6)})
+    assert_valid_plan(G, labels, {"compounds": (2, 6)})
 
 
 def test_target_packages_too_small_is_explained():
@@ -287,8 +288,8 @@ def test_report_mode_returns_plan_and_violations():
                                    "problem", "fix"]
     assert "C003" in set(table["compound_id"])
     assert set(labels.index) == set(G.nodes)
-    with pytest.raises(AssertionError, match="households max"):
-        assert_packages_valid(G, labels, {"households": (None, 6000)})
+    with pytest.raises(AssertionError, match=r"households = \d+ above max 6000"):
+        assert_valid_plan(G, labels, {"households": (None, 6000)})
 
 
 def test_lock_breaking_contiguity_is_named():
@@ -316,6 +317,10 @@ def test_isolated_compound_is_flagged_single_package():
     assert (labels == labels["lonely"]).sum() == 1
     table = violations(labels_res)
     assert "isolated" in set(table.loc[table["compound_id"] == "lonely", "limit"])
+    assert_valid_plan(G, labels, {"compounds": (2, 3), "households": (600, None)})
+    with pytest.raises(AssertionError, match="below min 2"):
+        assert_valid_plan(G, labels, {"compounds": (2, 3)}, allow_isolated=False)
+    # the public helper makes the same exception for isolated compounds
     assert_packages_valid(G, labels, {"compounds": (2, 3), "households": (600, None)})
     with pytest.raises(AssertionError, match="lonely"):
         assert_packages_valid(G, labels, {"compounds": (2, 3)}, allow_isolated=False)
@@ -388,7 +393,8 @@ def test_locked_must_cannot_link_honoured():
                                 must_link=[("r3c3", "r2c2")],
                                 cannot_link=[("r3c0", "r3c1"), ("r0c3", "r1c3")])
     labels = labels_res.labels
-    assert_packages_valid(G, labels, limits)
+    assert_valid_plan(G, labels, limits, locked=locked, must_link=[("r3c3", "r2c2")],
+                      cannot_link=[("r3c0", "r3c1"), ("r0c3", "r1c3")])
     assert set(labels.index[labels == "EPC-1"]) == set(locked)
     assert labels["r3c3"] == labels["r2c2"]
     assert labels["r3c0"] != labels["r3c1"]
@@ -402,7 +408,7 @@ def test_must_link_non_touching(method):
                                 must_link=[("r0c0", "r0c2")], method=method)
     labels = labels_res.labels
     assert labels["r0c0"] == labels["r0c2"]
-    assert_packages_valid(G, labels, {"compounds": (2, 5)})
+    assert_valid_plan(G, labels, {"compounds": (2, 5)}, must_link=[("r0c0", "r0c2")])
 
 
 def test_check_plan_reports_contiguity_and_coverage():

@@ -44,9 +44,21 @@ def _with_coords(gdf, transform):
     return out
 
 
+#: Shapefile writers' notices on field names longer than 10 characters (geopandas, pyogrio):
+#: the tests write such files on purpose.
+SHAPEFILE_FIELD_NAMES = [
+    pytest.mark.filterwarnings("ignore:Column names longer than 10 characters:UserWarning"),
+    pytest.mark.filterwarnings("ignore:Normalized/laundered field name:RuntimeWarning"),
+]
+
+
 def _quiet(fn, *args, **kwargs):
+    """Call ``fn`` ignoring only the warnings these tests provoke in passing: generated ids
+    for a layer without an id column, and the shapefile field-name notices."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.filterwarnings("ignore", r".*no \w+ column \(or alias", sr.SpatialRenoWarning)
+        warnings.filterwarnings("ignore", "Column names longer than 10 characters", UserWarning)
+        warnings.filterwarnings("ignore", "Normalized/laundered field name", RuntimeWarning)
         return fn(*args, **kwargs)
 
 
@@ -113,7 +125,8 @@ def test_metres_in_a_file_declared_lon_lat_name_the_likely_crs(tmp_path, shift, 
     assert str(path) in msg and "EPSG:4490" in msg and "cannot be in it" in msg
     if likely:
         assert f"crs='{likely}'" in msg
-        out = _quiet(sr.read_layer, path, "compounds", crs=likely, to_crs="EPSG:4547")
+        with pytest.warns(sr.SpatialRenoWarning, match=f"cannot be in it; used crs={likely}"):
+            out = sr.read_layer(path, "compounds", crs=likely, to_crs="EPSG:4547")
         assert out.geometry.area.to_numpy() == pytest.approx([6400.0] * 3, rel=1e-6)
         assert out.total_bounds[0] == pytest.approx(X0, abs=1e-3)
     else:
@@ -142,13 +155,18 @@ def test_coordinates_around_1e15_are_an_error(tmp_path, crs):
     assert "coordinates outside the CRS" in set(sr.check_layer(g.set_index("compound_id"), "compounds")["problem"])
 
 
+@SHAPEFILE_FIELD_NAMES[0]
+@SHAPEFILE_FIELD_NAMES[1]
 def test_missing_crs_with_an_implausible_crs_given_is_an_error(tmp_path):
     path = tmp_path / "c.shp"
     _compounds().to_crs(4490).to_file(path, encoding="UTF-8")
     path.with_suffix(".prj").unlink()
-    with pytest.raises(sr.CRSError, match="crs= says EPSG:4547.*lon/lat degrees"):
+    no_id = "no compound_id column"  # the shapefile cut the name to 10 characters
+    with pytest.warns(sr.SpatialRenoWarning, match=no_id), \
+            pytest.raises(sr.CRSError, match="crs= says EPSG:4547.*lon/lat degrees"):
         sr.read_layer(path, "compounds", crs="EPSG:4547")
-    assert sr.read_layer(path, "compounds", crs="EPSG:4490").crs.to_epsg() == 4547
+    with pytest.warns(sr.SpatialRenoWarning, match=no_id):
+        assert sr.read_layer(path, "compounds", crs="EPSG:4490").crs.to_epsg() == 4547
 
 
 def test_a_stray_row_is_named(tmp_path):
@@ -163,7 +181,8 @@ def test_a_stray_row_is_named(tmp_path):
     assert list(outside["id"]) == ["420103-0003"] and list(outside["row"]) == [2]
 
 
-def test_non_finite_coordinates_are_named():
+@pytest.mark.filterwarnings("ignore:invalid value encountered in linearrings:RuntimeWarning")
+def test_non_finite_coordinates_are_named():  # shapely warns building the NaN ring below
     g = _compounds(3).set_index("compound_id")
     geoms = list(g.geometry)
     geoms[1] = shapely.Polygon([(X0, Y0), (math.inf, Y0), (X0, Y0 + 50)])
@@ -370,7 +389,8 @@ def test_real_wuhan_districts_following_the_hint_is_not_garbled(real_data):
     path = real_data / "wuhan-communities-hgwr" / "wuhan_districts.geojson"
     with pytest.raises(sr.LayerReadError, match="not valid UTF-8"):
         sr.read_layer(path, "admin")
-    with pytest.warns(sr.SpatialRenoWarning, match="encoding='latin1' was given but the text is UTF-8"):
+    with pytest.warns(sr.SpatialRenoWarning, match="encoding='latin1' was given but the text is UTF-8"), \
+            pytest.warns(sr.SpatialRenoWarning, match="no admin_code column"):
         got = sr.io.read(path, "admin", encoding="latin1")
         out = got.frame
     districts = set(out["NAME_1"])

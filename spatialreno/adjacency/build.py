@@ -175,7 +175,8 @@ def build_adjacency(
     >>> G.edges["b", "c"]
     {'gap_m': 10.0, 'shared_m': 110.0, 'crosses_boundary': True}
     >>> road = gpd.GeoSeries([LineString([(205, -50), (205, 150)])], crs="EPSG:4547")
-    >>> with warnings.catch_warnings(record=True):
+    >>> with warnings.catch_warnings(record=True):  # 'c' has no neighbour left
+    ...     warnings.simplefilter("always")
     ...     G = build_adjacency(compounds, tolerance_m=15, barriers=road)
     >>> sorted(G.edges()), G.graph["dropped_by_barriers"], G.graph["dropped_edges"]
     ([('a', 'b')], 1, [('b', 'c', 'barrier')])

@@ -113,6 +113,7 @@ def adjacency_report(G: nx.Graph) -> AdjacencyReport:
     ... )
     >>> import warnings
     >>> with warnings.catch_warnings(record=True):  # 'z' has no neighbour
+    ...     warnings.simplefilter("always")
     ...     G = build_adjacency(compounds, tolerance_m=5)
     >>> r = adjacency_report(G)
     >>> r.n_components, r.component_sizes, r.isolates
