@@ -10,7 +10,6 @@ import json
 import shutil
 import struct
 import subprocess
-import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -779,9 +778,7 @@ CAPPED = {"compounds": [2, 8], "cost_total": [None, 2000]}
 def capped_plan():
     from spatialreno.plan import Plan
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return Plan.sample(config={"packages": {"limits": CAPPED}}).run(progress=False)
+    return Plan.sample(config={"packages": {"limits": CAPPED}}).run(progress=False)
 
 
 @pytest.mark.parametrize(("encoding", "lang", "note"), [
