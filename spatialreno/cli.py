@@ -25,8 +25,8 @@ examples:
   spatialreno plan district.toml --out results
       run a plan described by a TOML config (see README, "Config reference")
   spatialreno plan --compounds compounds.shp --illegal illegal.gpkg --gas gas.gpkg \\
-                   --barriers roads.gpkg --out results
-      the same with defaults for everything but the input files
+                   --barriers roads.gpkg --as-of-year 2025 --out results
+      the same with defaults for everything but the input files (pipe ages count to 2025)
   spatialreno sample my_district --n 2000 --seed 1
       write a synthetic district (GeoPackage + GBK shapefiles)
   spatialreno check compounds.shp illegal.gpkg:illegal --kind compounds
@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace the outputs of an earlier run in --out (only the files "
                         "spatialreno wrote there; other files are kept)")
     p.add_argument("--lang", default=None, choices=["zh", "en"], help="language of outputs")
+    _add_as_of_year(p)
 
     p = sub.add_parser("demo", help="run the whole pipeline on the bundled sample district",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -92,7 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true",
                    help="replace the outputs of an earlier demo in --out (only its own files)")
     p.add_argument("--lang", default="zh", choices=["zh", "en"])
+    _add_as_of_year(p)
     return parser
+
+
+def _add_as_of_year(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--as-of-year", type=int, default=None, metavar="YEAR",
+                   help="year gas pipe ages are counted to ([overlay] as_of_year; default: "
+                        "the config's, else the first [phasing] budgets year)")
 
 
 _KIND_HINTS = {
@@ -171,6 +179,8 @@ def _cmd_plan(args) -> int:
                                barriers=args.barriers, admin=args.admin, roads=args.roads)
     if args.lang:
         plan = plan.with_options(lang=args.lang)
+    if args.as_of_year is not None:
+        plan = plan.with_options(overlay={"as_of_year": args.as_of_year})
     out = args.out or plan.config.get("export", {}).get("out_dir")
     if out:   # refused here, before any work, or never
         plan.output_folder(out, overwrite=args.overwrite, interface="cli")
@@ -197,6 +207,8 @@ def _cmd_demo(args) -> int:
     from .plan import Plan
 
     plan = Plan.sample().with_options(lang=args.lang)
+    if args.as_of_year is not None:
+        plan = plan.with_options(overlay={"as_of_year": args.as_of_year})
     plan.output_folder(args.out, overwrite=args.overwrite, interface="cli")
     plan = plan.run()
     print(plan.report())

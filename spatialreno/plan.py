@@ -78,7 +78,7 @@ DEFAULT_CONFIG: dict[str, dict[str, Any]] = {
     },
     "overlay": {
         "max_distance_m": 15.0,
-        "as_of_year": None,
+        "as_of_year": None,   # year pipe ages count to; unset: the first [phasing] budgets year
         "min_fire_lane_m": 4.0,
     },
     "costs": {"rates": None},          # path to a rates TOML, or an inline table
@@ -124,6 +124,9 @@ def _merge_config(user: Mapping[str, Any], *, source: str = "config") -> dict[st
             cfg[section][key] = None
     return cfg
 
+
+#: the year the sample plan counts pipe ages to (its first budget year)
+SAMPLE_AS_OF_YEAR = 2025
 
 #: plausible calendar years for a renovation programme (fixed, not the clock's year, so a
 #: config that loads today loads next year too)
@@ -563,6 +566,7 @@ class Plan:
             n_compounds or 200, seed=seed)
         cfg = copy.deepcopy(dict(config or {}))
         cfg.setdefault("phasing", {}).setdefault("budgets", {2025: 30000, 2026: 30000, 2027: 30000})
+        cfg.setdefault("overlay", {}).setdefault("as_of_year", SAMPLE_AS_OF_YEAR)
         return cls(district.layers(), cfg)
 
     def with_options(self, **sections) -> Plan:
@@ -663,6 +667,31 @@ class Plan:
             self.layers[kind] = fixed
             self._audit("validate", audit)
 
+    @property
+    def as_of_year(self) -> int | None:
+        """The year pipe ages are counted to: ``[overlay] as_of_year``, else the first year
+        of ``[phasing] budgets``; None when neither is set. Never the clock's year."""
+        year = self.config["overlay"]["as_of_year"]
+        if year is not None:
+            return int(year)
+        budgets = self.config["phasing"]["budgets"]
+        return min(int(y) for y in budgets) if budgets else None
+
+    def _gas_as_of_year(self) -> int:
+        """:attr:`as_of_year` for the gas overlay, with a note when it is the first budget
+        year; a ConfigError naming both ways to set it when there is none."""
+        year = self.as_of_year
+        if year is None:
+            raise ConfigError(
+                "a gas layer is given but [overlay] as_of_year is not set (and there are no "
+                "[phasing] budgets to take the first year from): set the year pipe ages are "
+                "counted to, e.g. as_of_year = 2025 in [overlay] of the config, or "
+                "--as-of-year 2025 on the command line")
+        if self.config["overlay"]["as_of_year"] is None:
+            self.notes.append(f"overlay: as_of_year not set: pipe ages counted to {year}, "
+                              "the first budget year")
+        return year
+
     def _overlay(self) -> None:
         from . import overlay
 
@@ -677,7 +706,8 @@ class Plan:
         if illegal is not None and roads is not None:
             illegal = overlay.flag_fire_lanes(illegal, roads, min_clear_m=cfg["min_fire_lane_m"])
         if gas is not None:
-            res = overlay.overlay_gas(compounds, gas, illegal=illegal, as_of_year=cfg["as_of_year"])
+            res = overlay.overlay_gas(compounds, gas, illegal=illegal,
+                                      as_of_year=self._gas_as_of_year())
             compounds = res.compounds
             self.layers["gas_pieces"] = res.pieces
             if res.illegal is not None:
@@ -887,6 +917,9 @@ class Plan:
                 f"更新改造老化燃气管道 {aged / 1000:,.2f} 公里",
                 f"违反约束的片区 {self._n_violating()} 个（详见 violations 表）",
             ]
+        if "gas_pieces" in self.layers:  # the gas overlay ran: say which year ages count to
+            lines.append(f"Gas pipe ages counted to {self.as_of_year} ([overlay] as_of_year)"
+                         if lang == "en" else f"燃气管道管龄计算至 {self.as_of_year} 年")
         assumed = getattr(getattr(self, "rates", None), "assumptions", ())
         if assumed:
             lines.append(

@@ -227,7 +227,7 @@ def test_illegal_fire_and_gas_flags_roll_up(compounds, illegal):
 
 
 def test_illegal_errors(compounds, illegal):
-    with pytest.raises(CRSError, match="CRS mismatch"):
+    with pytest.raises(CRSError, match="but the compounds are in"):
         overlay_illegal(compounds, illegal.to_crs(4326))
     with pytest.raises(CRSError, match="geographic"):
         overlay_illegal(compounds.to_crs(4326), illegal.to_crs(4326))
@@ -467,7 +467,7 @@ def test_gas_custom_rules(compounds, gas):
 def test_gas_errors(compounds, gas):
     with pytest.raises(SchemaError, match="pipe_class"):
         overlay_gas(compounds, gas.drop(columns="pipe_class"))
-    with pytest.raises(CRSError, match="CRS mismatch"):
+    with pytest.raises(CRSError, match="but the compounds are in"):
         overlay_gas(compounds, gas.to_crs(3857))
 
 
@@ -826,3 +826,96 @@ def test_real_taipei_unit_footprints_over_renewal_areas():
     # a plain sjoin counts units on shared walls or in overlapping areas more than once
     plain = gpd.sjoin(ill[ill.is_valid], areas, predicate="intersects")
     assert plain.index.duplicated().sum() > 0  # ... which the overlay never does
+
+
+# --------------------------------------------------------------------------------------
+# as_of_year: explicit, never the clock's year
+# --------------------------------------------------------------------------------------
+def test_gas_needs_as_of_year_when_a_rule_counts_years(compounds, gas):
+    with pytest.raises(ConfigError, match=r"`as_of_year` is not set.*AGE20, RISER20.*--as-of-year"):
+        overlay_gas(compounds, gas)
+    with pytest.raises(ValueError, match="as_of_year"):  # ConfigError is a ValueError
+        overlay_gas(compounds, gas, aged_rules=[AgedRule("OLD", min_age=30)])
+    with pytest.raises(ConfigError, match="year such as 2025"):
+        overlay_gas(compounds, gas, as_of_year="soon")
+
+
+def test_gas_without_age_rules_needs_no_year(compounds, gas):
+    res = overlay_gas(compounds, gas, aged_rules=[AgedRule("CI", material="grey_cast_iron")])
+    assert res.as_of_year is None
+    assert res.pieces["age_years"].isna().all() and res.gas["age_years"].isna().all()
+    res.check()
+
+
+def test_gas_result_keeps_the_year_and_ages_count_to_it(compounds, gas):
+    a = overlay_gas(compounds, gas, as_of_year=2024)
+    b = overlay_gas(compounds, gas, as_of_year=np.int64(2024))
+    assert a.as_of_year == b.as_of_year == 2024 and isinstance(b.as_of_year, int)
+    pd.testing.assert_frame_equal(a.compounds, b.compounds)
+    install = pd.to_numeric(gas["install_year"], errors="coerce")
+    expected = (2024 - install).astype("Int64")
+    assert a.gas["age_years"].tolist() == expected.tolist()
+
+
+def test_no_clock_in_the_overlay_package():
+    import spatialreno.overlay as pkg
+
+    for path in Path(pkg.__file__).parent.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "datetime" not in text and "today()" not in text and "time.time" not in text, path
+
+
+def _sample_plan(**overlay_cfg):
+    from spatialreno.plan import Plan
+
+    return Plan.sample(config={"overlay": overlay_cfg} if overlay_cfg else None)
+
+
+def test_plan_counts_ages_to_the_first_budget_year_with_a_note():
+    plan = _sample_plan(as_of_year=None).with_options(
+        phasing={"budgets": {2027: 1.0, 2026: 1.0}}).run(progress=False, until="overlay")
+    assert plan.as_of_year == 2026
+    assert "overlay: as_of_year not set: pipe ages counted to 2026, the first budget year" \
+        in plan.notes
+
+
+def test_plan_without_year_or_budgets_names_the_config_key_and_the_option():
+    plan = _sample_plan(as_of_year=None).with_options(phasing={"budgets": {}})
+    with pytest.raises(ConfigError, match=r"\[overlay\] as_of_year.*--as-of-year"):
+        plan.run(progress=False, until="overlay")
+    # without a gas layer no year is needed
+    from spatialreno.plan import Plan
+
+    layers = {k: v for k, v in plan.inputs.items() if k != "gas"}
+    Plan(layers, {"overlay": {"as_of_year": None}}).run(progress=False, until="overlay")
+
+
+def test_plan_sample_sets_the_year_and_the_report_states_it():
+    plan = _sample_plan()
+    assert plan.config["overlay"]["as_of_year"] == 2025
+    ran = plan.run(progress=False)
+    assert not [n for n in ran.notes if "as_of_year" in n]
+    assert "燃气管道管龄计算至 2025 年" in ran.report()
+
+
+def test_cli_as_of_year_option():
+    from spatialreno.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["plan", "--as-of-year", "2024"]).as_of_year == 2024
+    assert parser.parse_args(["demo", "--as-of-year", "2030"]).as_of_year == 2030
+    assert parser.parse_args(["plan"]).as_of_year is None
+
+
+def test_cli_plan_as_of_year(tmp_path, capsys):
+    import spatialreno as sr
+    from spatialreno.cli import main
+    from spatialreno.sample import write_sample
+
+    write_sample(tmp_path / "data", sr.sample_district(60, seed=2))
+    gpkg = tmp_path / "data" / "sample_district.gpkg"
+    args = ["plan", "--compounds", f"{gpkg}:compounds", "--gas", f"{gpkg}:gas"]
+    assert main(args) == 1  # no year and no budgets: refused, naming the option
+    assert "--as-of-year" in capsys.readouterr().err
+    assert main([*args, "--as-of-year", "2024"]) in (0, 4)
+    assert "燃气管道管龄计算至 2024 年" in capsys.readouterr().out
