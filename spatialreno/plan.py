@@ -606,6 +606,8 @@ class Plan:
             self._read, self._validate, self._overlay, self._costing, self._adjacency,
             self._partition, self._finish), strict=True))
         names = self.STAGES[:self.STAGES.index(until) + 1] if until else self.STAGES
+        if "gas" in self.inputs and "overlay" in names and self.as_of_year is None:
+            self._gas_as_of_year()  # refused before any work, not after reading the files
         self._work = _empty_work()  # every run starts from the inputs: run() is idempotent
         self.timings: dict[str, float] = {}
         bar = tqdm(names, desc="spatialreno", unit="stage", disable=not progress, leave=False)

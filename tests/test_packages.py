@@ -104,15 +104,16 @@ def test_diff_packages():
     new["c"] = "P5"
     new["f"] = "P5"
     d = diff_packages(LABELS, new)
-    assert set(d["compound_id"]) == {"c", "e", "f"}
-    row = d.set_index("compound_id").loc["e"]
+    assert set(d.compounds["compound_id"]) == {"c", "e", "f"} and len(d) == 3
+    row = d.compounds.set_index("compound_id").loc["e"]
     assert (row["old_package"], row["new_package"], row["change"]) == ("P3", "P1", "moved")
-    assert d.attrs["packages_added"] == ["P5"]
-    assert d.attrs["packages_removed"] == ["P2", "P3"]
-    assert d.attrs["packages_kept"] == ["P4"]
+    assert d.packages_added == ("P5",)
+    assert d.packages_removed == ("P2", "P3")
+    assert d.packages_kept == ("P4",)
+    assert not d.compounds.attrs  # nothing travels in attrs
     assert diff_packages(LABELS, LABELS).empty
     d2 = diff_packages(LABELS.drop("a"), LABELS)
-    assert d2["change"].tolist() == ["added"]
+    assert d2.compounds["change"].tolist() == ["added"]
 
 
 def test_move_compound_ok(graph3x3):

@@ -88,7 +88,7 @@ def test_move_returns_a_new_checked_plan(plan):
     assert plan.labels[u] == old  # the original plan is unchanged
     assert edited.labels[u] == new
     d = plan.diff(edited)
-    assert list(d["compound_id"]) == [u]
+    assert list(d.compounds["compound_id"]) == [u]
     assert edited.packages["cost_total"].sum() == pytest.approx(plan.packages["cost_total"].sum())
     assert edited.packages.loc[new, "n_compounds"] == plan.packages.loc[new, "n_compounds"] + 1
 
@@ -180,11 +180,21 @@ def _cli(*args, cwd=None):
 def test_cli_plan_with_flags(tmp_path):
     gpkg = _write_sample(tmp_path)
     out = _cli("plan", "--compounds", f"{gpkg}:compounds", "--illegal", f"{gpkg}:illegal",
-               "--gas", f"{gpkg}:gas", "--barriers", f"{gpkg}:barriers", "--out",
-               str(tmp_path / "res"))
+               "--gas", f"{gpkg}:gas", "--barriers", f"{gpkg}:barriers", "--as-of-year", "2025",
+               "--out", str(tmp_path / "res"))
     assert out.returncode in (0, 4), out.stderr
     assert "纳入改造小区 120 个" in out.stdout
+    assert "燃气管道管龄计算至 2025 年" in out.stdout
     assert (tmp_path / "res" / "review_map.html").exists()
+
+
+def test_cli_plan_with_gas_and_no_year_is_refused_before_any_work(tmp_path):
+    gpkg = _write_sample(tmp_path)
+    out = _cli("plan", "--compounds", f"{gpkg}:compounds", "--gas", f"{gpkg}:gas", "--out",
+               str(tmp_path / "res"))
+    assert out.returncode == 1
+    assert "--as-of-year" in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "res").exists()
 
 
 def test_cli_plan_bad_config_is_one_line(tmp_path):
