@@ -687,6 +687,26 @@ def test_colours_use_the_one_package_adjacency(district):
     assert all(colours[u] != colours[v] for u, v in G.edges())
 
 
+def test_same_input_same_bytes(district, tmp_path, monkeypatch):
+    """With folium's random element ids made a counter, two maps of the same input save
+    to the same bytes (map data, styles and legend are built in a fixed order)."""
+    import itertools
+
+    import branca.element
+
+    compounds, labels, illegal, gas, barriers, admin = district
+    saved_bytes = []
+    for k in range(2):
+        counter = itertools.count()
+        monkeypatch.setattr(branca.element.Element, "_generate_id",
+                            classmethod(lambda cls, c=counter: f"{next(c):032x}"))
+        m = maps.explore_packages(compounds.sample(frac=1.0, random_state=0), labels=labels,
+                                  illegal=illegal, gas=gas, barriers=barriers, admin=admin,
+                                  basemap="gaode")
+        saved_bytes.append(maps.save_map(m, tmp_path / f"m{k}.html").read_bytes())
+    assert saved_bytes[0] == saved_bytes[1]
+
+
 def test_runtime_is_shipped_as_static_files(saved):
     from importlib import resources
 
