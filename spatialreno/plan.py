@@ -965,6 +965,8 @@ class Plan:
         cfg = self.config["map"]
         opts = {"basemap": cfg["basemap"], "tianditu_key": cfg["tianditu_key"], "lang": cfg["lang"]}
         opts.update(kwargs)
+        opts.setdefault("graph", self.graph)  # colours apart every pair the plan calls adjacent
+        opts.setdefault("labels", self.labels)
         return explore_packages(
             self.compounds, self.packages, illegal=self.layers.get("illegal"),
             gas=self.layers.get("gas_pieces", self.layers.get("gas")),

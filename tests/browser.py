@@ -203,7 +203,8 @@ class Chromium:
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         threading.Thread(target=self._read_loop, daemon=True).start()
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._stderr_reader.start()
         self.send("Browser.getVersion", timeout=self.timeout)
 
     def close(self) -> None:
@@ -223,6 +224,11 @@ class Chromium:
                     self._proc.wait(timeout=10)
         finally:
             self._closed = True
+            reader = getattr(self, "_stderr_reader", None)
+            if reader is not None and self._proc.poll() is not None:
+                reader.join(timeout=5)  # the pipe is at EOF once chromium has exited
+            if self._proc.stderr is not None and (reader is None or not reader.is_alive()):
+                self._proc.stderr.close()
             for fd in (self._to_chrome, self._from_chrome):
                 with contextlib.suppress(OSError):
                     os.close(fd)
