@@ -3,7 +3,8 @@
 For each district size (default 200 and 2,073 compounds, the bundled sample's generator)
 the same layers (packages, compounds, illegal structures, gas, barriers, admin) are drawn
 by :func:`spatialreno.maps.explore_packages` and by geopandas ``.explore()`` (one call per
-layer on one folium map), saved, and measured: HTML bytes, the ratio, the time to build
+layer on one folium map, each layer cut to the columns our popups show, which it uses as
+popup and tooltip: both maps carry the same attributes), saved, and measured: HTML bytes, the ratio, the time to build
 and to save. With ``--browser`` the saved spatialreno map is also opened in headless
 Chromium with networking off and the time until every layer is drawn is reported (the
 ``.explore()`` map cannot draw offline: it loads Leaflet from CDNs).
@@ -15,8 +16,10 @@ Chromium with networking off and the time until every layer is drawn is reported
 Packages come from the real pipeline stages when asked (``--partition``: adjacency and
 ``partition_packages``, slow on 2,073 compounds); by default compounds are grouped into
 runs of about six per 社区 in west-to-east order, which gives packages of the same size
-and shape class for measuring the map. Overlays and costs use the real ``overlay`` and
-``costing`` stages when they import, so popups carry the figures a planner sees.
+and shape class for measuring the map. Overlays and costs come from the real ``overlay``
+and ``costing`` stages, so popups carry the figures a planner sees; a failing stage
+stops the benchmark (no fallback). Both maps are built once on a small district before the
+rows are measured, so neither pays for its imports (folium, matplotlib) in a row.
 """
 
 from __future__ import annotations
@@ -38,10 +41,36 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from spatialreno import maps  # noqa: E402
 from spatialreno.errors import SpatialRenoWarning  # noqa: E402
+from spatialreno.maps import explore_packages, save_map  # noqa: E402
 
 READY = "window.spatialreno && window.spatialreno.layers.length > 0"
+
+
+#: the columns the review map's popups show per layer, in order (those present are
+#: shown): a copy of ``spatialreno.maps``' popup field lists, so that ``.explore()``
+#: embeds the same attributes and the sizes compare like with like
+POPUP_COLUMNS: dict[str, tuple[str, ...]] = {
+    "packages": ("n_compounds", "streets", "households", "floor_area_m2", "cost_total",
+                 "construction_cost", "illegal_area_m2", "gas_aged_m", "must_tender",
+                 "plan_year"),
+    "compounds": ("package_id", "street", "district", "community", "households",
+                  "floor_area_m2", "build_year", "illegal_area_m2", "gas_aged_m",
+                  "cost_total"),
+    "illegal": ("kind", "area_m2", "status", "compound_id", "blocks_fire_lane", "blocks_gas"),
+    "gas": ("pipe_class", "material", "diameter_mm", "install_year", "length_m", "aged",
+            "aged_rule"),
+    "barriers": ("barrier_type", "width_m"),
+    "admin": ("level", "district"),
+}
+#: a district drawn and mapped both ways first, so no row pays for imports
+WARMUP_COMPOUNDS = 30
+#: what geopandas ``.explore()`` imports (without them its row says "not installed")
+EXPLORE_NEEDS = ("folium", "matplotlib", "mapclassify")
+#: the year pipe ages are counted to (explicit, so the figures do not change on 1 January)
+AS_OF_YEAR = 2024
+#: a package of at least this construction cost (万元) must be tendered (for the popups)
+TENDER_COST = 400
 
 
 @dataclass
@@ -55,9 +84,12 @@ class Inputs:
     admin: object
     how: str
 
-
-def _has(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+    def layers(self) -> dict[str, object]:
+        """Every layer drawn, by the name of its popup field list."""
+        return {"packages": self.packages,
+                "compounds": self.compounds.assign(package_id=self.labels),
+                "illegal": self.illegal, "gas": self.gas, "barriers": self.barriers,
+                "admin": self.admin}
 
 
 def _group_labels(compounds) -> pd.Series:
@@ -72,53 +104,44 @@ def _group_labels(compounds) -> pd.Series:
     return labels.reindex(compounds.index)
 
 
+def _partition_labels(compounds, barriers) -> pd.Series:
+    from spatialreno.adjacency import build_adjacency
+    from spatialreno.partition import partition_packages
+
+    G = build_adjacency(compounds, tolerance_m=15, barriers=barriers, node_attrs=["households"])
+    return partition_packages(G, limits={"compounds": (1, 8), "households": (None, 6000)},
+                              seed=0).labels
+
+
 def district_inputs(n: int, *, partition: bool = False) -> Inputs:
-    """The sample district of ``n`` compounds with overlays, costs and packages."""
+    """The sample district of ``n`` compounds with overlays, costs and packages (the real
+    ``overlay`` and ``costing`` stages; packages from ``partition_packages`` or grouped)."""
+    from spatialreno.costing import estimate_costs
+    from spatialreno.overlay import overlay_gas, overlay_illegal
+    from spatialreno.packages import dissolve_packages
     from spatialreno.sample import sample_district
 
     d = sample_district(n, seed=0)
-    compounds, illegal, gas = d.compounds, d.illegal, d.gas
-    how = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpatialRenoWarning)
-        if _has("spatialreno.overlay"):
-            from spatialreno.overlay import overlay_gas, overlay_illegal
-
-            io = overlay_illegal(compounds, illegal)
-            go = overlay_gas(compounds, gas, illegal=illegal)
-            extra = [c for c in io.compounds.columns if c not in go.compounds.columns]
-            compounds = go.compounds.join(io.compounds[extra])
-            illegal, gas = io.illegal, go.gas
-            how.append("overlay")
-        if _has("spatialreno.costing"):
-            from spatialreno.costing import estimate_costs
-
-            compounds = estimate_costs(compounds).compounds
-            how.append("costing")
-        if partition:
-            from spatialreno.adjacency import build_adjacency
-            from spatialreno.partition import partition_packages
-
-            G = build_adjacency(compounds, tolerance_m=15, barriers=d.barriers,
-                                node_attrs=["households"])
-            labels = partition_packages(G, limits={"compounds": (1, 8),
-                                                   "households": (None, 6000)}, seed=0)
-            how.append("partition")
-        else:
-            labels = _group_labels(compounds)
-            how.append("grouped labels")
-    packages = maps._packages_from_labels(compounds, labels)
+        io = overlay_illegal(d.compounds, d.illegal)
+        go = overlay_gas(d.compounds, d.gas, illegal=d.illegal, as_of_year=AS_OF_YEAR)
+        extra = [c for c in io.compounds.columns if c not in go.compounds.columns]
+        compounds = estimate_costs(go.compounds.join(io.compounds[extra])).compounds
+        labels = (_partition_labels(compounds, d.barriers) if partition
+                  else _group_labels(compounds))
+    packages = dissolve_packages(compounds, labels)
     if "construction_cost" in packages.columns:
-        packages["must_tender"] = (packages["construction_cost"] >= 400).astype(int)
-    return Inputs(compounds, labels, packages, illegal, gas, d.barriers, d.admin,
-                  ", ".join(how))
+        packages["must_tender"] = (packages["construction_cost"] >= TENDER_COST).astype(int)
+    how = "overlay, costing, " + ("partition" if partition else "grouped labels")
+    return Inputs(compounds, labels, packages, io.illegal, go.gas, d.barriers, d.admin, how)
 
 
 def build_ours(inp: Inputs, path: Path, **kwds) -> tuple[float, float, int]:
     t0 = time.perf_counter()
-    m = maps.explore_packages(inp.compounds, inp.packages, labels=inp.labels,
-                              illegal=inp.illegal, gas=inp.gas, barriers=inp.barriers,
-                              admin=inp.admin, **kwds)
+    m = explore_packages(inp.compounds, inp.packages, labels=inp.labels,
+                         illegal=inp.illegal, gas=inp.gas, barriers=inp.barriers,
+                         admin=inp.admin, **kwds)
     html = m.get_root().render()  # rendering is part of building
     t1 = time.perf_counter()
     path.write_text(html, encoding="utf-8")  # comparable with explore's save below
@@ -126,13 +149,21 @@ def build_ours(inp: Inputs, path: Path, **kwds) -> tuple[float, float, int]:
     return t1 - t0, t2 - t1, path.stat().st_size
 
 
+def explore_missing() -> list[str]:
+    """The packages geopandas ``.explore()`` needs that are not installed."""
+    return [m for m in EXPLORE_NEEDS if importlib.util.find_spec(m) is None]
+
+
 def build_explore(inp: Inputs, path: Path) -> tuple[float, float, int]:
+    """The same layers with ``.explore()`` on one folium map, each carrying exactly the
+    columns our popups show (as popup and tooltip), so both maps hold the same attributes."""
     t0 = time.perf_counter()
-    compounds = inp.compounds.assign(package_id=inp.labels)
-    m = inp.packages.explore(name="packages")
-    compounds.explore(m=m, name="compounds")
-    for name in ("illegal", "gas", "barriers", "admin"):
-        getattr(inp, name).explore(m=m, name=name)
+    m = None
+    for name, gdf in inp.layers().items():
+        cols = [c for c in POPUP_COLUMNS[name] if c in gdf.columns]
+        kw = {"m": m} if m is not None else {}
+        m = gdf[[*cols, "geometry"]].explore(name=name, popup=cols or False,
+                                             tooltip=cols or False, **kw)
     html = m.get_root().render()
     t1 = time.perf_counter()
     path.write_text(html, encoding="utf-8")
@@ -185,19 +216,15 @@ def write_readme_screenshot(path: str | Path = ROOT / "docs" / "img" / "review_m
         if not cjk:
             print("no CJK font installed (apt-get install fonts-noto-cjk): English screenshot",
                   file=sys.stderr)
-    try:  # contiguous packages from the real stages read best; grouped runs otherwise
-        inp = district_inputs(n_compounds, partition=True)
-    except Exception as exc:  # noqa: BLE001 - any failure of another stage: fall back
-        print(f"partition failed ({exc}); grouped labels instead", file=sys.stderr)
-        inp = district_inputs(n_compounds)
+    inp = district_inputs(n_compounds, partition=True)  # contiguous packages read best
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         html = Path(tmp) / "review_map.html"
-        m = maps.explore_packages(inp.compounds, inp.packages, labels=inp.labels,
-                                  illegal=inp.illegal, gas=inp.gas, barriers=inp.barriers,
-                                  admin=inp.admin, lang=lang)
-        maps.save_map(m, html)
+        m = explore_packages(inp.compounds, inp.packages, labels=inp.labels,
+                             illegal=inp.illegal, gas=inp.gas, barriers=inp.barriers,
+                             admin=inp.admin, lang=lang)
+        save_map(m, html)
         with Chromium(exe, width=width, height=height) as browser:
             page = browser.open(html, wait=READY)
             if cjk:  # show a popup near the centre, as in a review meeting
@@ -233,49 +260,61 @@ def main(argv: list[str] | None = None) -> int:
         print(write_readme_screenshot(args.screenshot))
         return 0
 
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         out = args.keep or Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
-        for n in args.sizes:
-            inp = district_inputs(n, partition=args.partition)
-            ours = build_ours(inp, out / f"spatialreno_{n}.html")
-            theirs = build_explore(inp, out / f"explore_{n}.html")
-            row = {
-                "compounds": n, "packages": len(inp.packages), "illegal": len(inp.illegal),
-                "gas": len(inp.gas), "inputs": inp.how,
-                "spatialreno_bytes": ours[2], "explore_bytes": theirs[2],
-                "ratio": round(theirs[2] / ours[2], 2),
-                "spatialreno_build_s": round(ours[0], 2), "spatialreno_save_s": round(ours[1], 3),
-                "explore_build_s": round(theirs[0], 2), "explore_save_s": round(theirs[1], 3),
-            }
-            if args.browser:
-                drawn = browser_draw_time(out / f"spatialreno_{n}.html")
-                row["chromium_draw_s"] = None if drawn is None else round(drawn, 2)
-            rows.append(row)
+        _measure(WARMUP_COMPOUNDS, out, partition=False, browser=False)  # imports, untimed
+        rows = [_measure(n, out, partition=args.partition, browser=args.browser)
+                for n in args.sizes]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return 0
+    else:
+        _print_table(rows, browser=args.browser)
+    return 0
+
+
+def _measure(n: int, out: Path, *, partition: bool, browser: bool) -> dict:
+    """One row: both maps of the ``n``-compound district built, saved and measured."""
+    inp = district_inputs(n, partition=partition)
+    ours = build_ours(inp, out / f"spatialreno_{n}.html")
+    row = {"compounds": n, "packages": len(inp.packages), "illegal": len(inp.illegal),
+           "gas": len(inp.gas), "inputs": inp.how, "spatialreno_bytes": ours[2],
+           "spatialreno_build_s": round(ours[0], 2), "spatialreno_save_s": round(ours[1], 3)}
+    missing = explore_missing()
+    if missing:
+        row["explore"] = f"not installed: {', '.join(missing)}"
+    else:
+        theirs = build_explore(inp, out / f"explore_{n}.html")
+        row.update(explore_bytes=theirs[2], ratio=round(theirs[2] / ours[2], 2),
+                   explore_build_s=round(theirs[0], 2), explore_save_s=round(theirs[1], 3))
+    if browser:
+        drawn = browser_draw_time(out / f"spatialreno_{n}.html")
+        row["chromium_draw_s"] = None if drawn is None else round(drawn, 2)
+    return row
+
+
+def _print_table(rows: list[dict], *, browser: bool) -> None:
     head = ("| compounds | packages | spatialreno map | .explore() | explore ÷ ours "
             "| build + save (ours) | build + save (.explore()) |")
-    if args.browser:
+    if browser:
         head += " drawn in Chromium (ours) |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for r in rows:
-        line = (
-            f"| {r['compounds']:,} | {r['packages']:,} | {r['spatialreno_bytes'] / 1e6:.2f} MB "
-            f"| {r['explore_bytes'] / 1e6:.2f} MB | {r['ratio']:.1f}× "
-            f"| {r['spatialreno_build_s']:.2f} s + {r['spatialreno_save_s']:.2f} s "
-            f"| {r['explore_build_s']:.2f} s + {r['explore_save_s']:.2f} s |"
-        )
-        if args.browser:
+        ours = (f"{r['spatialreno_build_s']:.2f} s + {r['spatialreno_save_s']:.2f} s")
+        if "explore" in r:  # .explore() could not run: say why in the row
+            theirs = f"| {r['explore']} | – | {ours} | – |"
+        else:
+            theirs = (f"| {r['explore_bytes'] / 1e6:.2f} MB | {r['ratio']:.1f}× | {ours} "
+                      f"| {r['explore_build_s']:.2f} s + {r['explore_save_s']:.2f} s |")
+        line = (f"| {r['compounds']:,} | {r['packages']:,} "
+                f"| {r['spatialreno_bytes'] / 1e6:.2f} MB {theirs}")
+        if browser:
             drawn = r.get("chromium_draw_s")
             line += f" {drawn:.2f} s |" if drawn is not None else " n/a |"
         print(line)
     print(f"\ninputs: {rows[0]['inputs'] if rows else ''}; illegal/gas features: "
           + ", ".join(f"{r['illegal']:,}/{r['gas']:,}" for r in rows))
-    return 0
 
 
 if __name__ == "__main__":
