@@ -108,7 +108,11 @@ def test_explicit_time_limit_is_passed(monkeypatch, district_graph):
     graph, limits, cfg = district_graph
     res = _partition(graph, limits, {**cfg, "time_limit_s": 600.0})
     assert rec.options and all("time_limit" in o for o in rec.options)
-    assert res.labels.nunique() == 345  # a generous limit changes nothing
+    # Not compared with the counted run's 345 packages: the user asked for a wall clock,
+    # and each component gets its share of it (a few seconds for a small component), so on
+    # a loaded machine a component may stop at its share (seen: 346). Only the
+    # count-based default promises the same plan on any machine.
+    assert set(res.labels.index) == set(graph.nodes)
 
 
 def test_phasing_options_checked():
