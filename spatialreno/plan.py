@@ -560,7 +560,7 @@ class Plan:
     def sample(cls, n_compounds: int | None = None, *, seed: int = 0,
                config: Mapping[str, Any] | None = None) -> Plan:
         """A plan on the bundled sample district (or a generated one of ``n_compounds``)."""
-        from .sample import load_sample, sample_district
+        from .datasets import load_sample, sample_district
 
         district = load_sample() if n_compounds is None and seed == 0 else sample_district(
             n_compounds or 200, seed=seed)

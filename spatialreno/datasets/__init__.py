@@ -1,6 +1,8 @@
-"""Bundled sample data: paths to the files shipped inside the package.
+"""Bundled sample data: the files shipped inside the package and the synthetic district.
 
-Use :func:`get_path` the way ``momepy.datasets.get_path`` is used::
+:func:`sample_district` generates a Wuhan-like district of any size
+(:mod:`spatialreno.datasets.synthetic`); :func:`load_sample` reads the bundled one. Use
+:func:`get_path` the way ``momepy.datasets.get_path`` is used::
 
     >>> from spatialreno import datasets
     >>> datasets.get_path("sample_district").name
@@ -11,7 +13,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["available", "get_path"]
+__all__ = ["available", "get_path", "District", "sample_district", "load_sample",
+           "read_district"]
+
+#: the generator's names, imported on first use (reading a path needs no geopandas)
+_SYNTHETIC = frozenset({"District", "sample_district", "load_sample", "read_district"})
+
+
+def __getattr__(name: str):
+    if name in _SYNTHETIC:
+        from . import synthetic
+
+        return getattr(synthetic, name)
+    raise AttributeError(f"module 'spatialreno.datasets' has no attribute {name!r}")
 
 _HERE = Path(__file__).resolve().parent
 
@@ -37,7 +51,7 @@ def get_path(name: str) -> Path:
     ----------
     name : str
         ``"sample_district"`` (alias ``"sample"``): the synthetic Hanyang/Jianghan district
-        of :func:`spatialreno.sample.sample_district` (200 compounds, seed 0) as a
+        of :func:`spatialreno.datasets.sample_district` (200 compounds, seed 0) as a
         GeoPackage with one layer per kind (compounds, illegal, gas, barriers, admin, roads).
         Any other file shipped in ``spatialreno/datasets`` is found by its file name or
         stem (``"rates_default"`` → ``rates_default.toml``).
