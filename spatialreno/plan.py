@@ -39,7 +39,10 @@ from ._cells import write_csv
 from ._outdir import OutputFolder, atomic_write_bytes
 from .adjacency import BOUNDARY_POLICIES, RULES
 from .errors import ConfigError, SpatialRenoWarning
+from .export.layout import FIELD_NAMES, FORMATS
 from .io import Engine, split_layer_spec
+from .maps.basemaps import BASEMAPS as _BASEMAPS
+from .maps.text import LANGS
 from .partition import Method, Objective, OnInfeasible
 
 __all__ = ["Plan", "PlanResult", "DEFAULT_CONFIG", "load_config"]
@@ -140,12 +143,10 @@ _CHOICES = {
     ("packages", "method"): get_args(Method),
     ("packages", "on_infeasible"): get_args(OnInfeasible),
     ("inputs", "engine"): get_args(Engine),
-    # the map and export modules are being split into packages (issue 13); their
-    # Lang / FieldNames literals replace these two once the split has landed
-    ("map", "lang"): ("zh", "en"),
-    ("export", "field_names"): ("code", "chinese"),
+    ("map", "lang"): LANGS,
+    ("export", "field_names"): FIELD_NAMES,
 }
-_FORMATS = ("gpkg", "shp", "xlsx")
+_FORMATS = FORMATS
 
 
 def _is_number(v) -> bool:
@@ -348,10 +349,6 @@ def _check_phasing(c: _ConfigCheck) -> None:
     for k, w in weights.items():
         if not (_is_number(w) and math.isfinite(w) and w >= 0):
             c.bad(f"phasing.weights.{k}", w, "a finite number ≥ 0")
-
-
-#: named basemaps of [map] basemap (anything else must be an XYZ URL template)
-_BASEMAPS = ("none", "tianditu", "gaode", "osm")
 
 
 def _check_map(c: _ConfigCheck) -> None:
