@@ -1202,7 +1202,7 @@ def _barrier_corridors(layout: _Layout) -> np.ndarray:
     """Polygons of the river and of every road and rail corridor (width_m wide)."""
     b = _make_barriers(layout)
     geoms = b.geometry.to_numpy()
-    lines = shapely.get_type_id(geoms) != 3
+    lines = shapely.get_type_id(geoms) != shapely.GeometryType.POLYGON
     return np.where(lines, shapely.buffer(geoms, b["width_m"].to_numpy() / 2, cap_style="flat"), geoms)
 
 
