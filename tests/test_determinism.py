@@ -157,12 +157,14 @@ def _outputs(folder) -> dict:
     """What a plan wrote, compared by content: audit.csv and violations.csv as text, the
     workbook's cell values (the file embeds a timestamp, so not its bytes), the
     GeoPackage's attributes and geometry (not its bytes: GDAL writes timestamps),
-    summary.txt as text. The HTML map is left out: folium gives its elements random ids."""
+    summary.txt as text, and the HTML map byte for byte (folium's random element ids are
+    renamed in tree order when it is saved)."""
     import openpyxl
     import pyogrio
 
     out = {name: (folder / name).read_text(encoding="utf-8")
            for name in ("audit.csv", "violations.csv", "summary.txt")}
+    out["review_map.html"] = (folder / "review_map.html").read_bytes()
     book = openpyxl.load_workbook(next((folder / "bundle").glob("*.xlsx")), read_only=True)
     out["xlsx"] = {ws.title: [tuple(row) for row in ws.iter_rows(values_only=True)]
                    for ws in book.worksheets}
