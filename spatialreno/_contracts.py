@@ -66,13 +66,14 @@ TYPE_NAME: dict[GeometryType, str] = {
     GeometryType.MULTILINESTRING: "MultiLineString", GeometryType.MULTIPOLYGON: "MultiPolygon",
     GeometryType.GEOMETRYCOLLECTION: "GeometryCollection",
 }
-_NAMES = {t.value: n for t, n in TYPE_NAME.items()}
+#: the names as an array indexed by type id + 1 (MISSING is -1)
+_NAMES = np.array([TYPE_NAME[GeometryType(i)] for i in range(-1, 8)], dtype=object)
 
 
 def type_names(geoms) -> np.ndarray:
     """Geometry type names (``"Polygon"``, ``"MultiLineString"``, ``"missing"``) of an array."""
     ids = shapely.get_type_id(np.asarray(geoms, dtype=object))
-    return np.array([_NAMES[int(i)] for i in ids], dtype=object).reshape(ids.shape)
+    return _NAMES[np.asarray(ids) + 1]
 
 
 def allowed_types(kind: str, family: str | None = None) -> tuple[GeometryType, ...]:
@@ -143,9 +144,11 @@ def crs_problems(crs, *, name: str, metric: bool = True, like=None) -> list[Prob
 def id_rows(index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
     """Row masks ``(missing, repeated)``: ids that are missing or blank, and ids that more
     than one row carries (every such row, the first included)."""
-    ids = pd.Series(np.asarray(index.astype("object"), dtype=object))
-    missing = (ids.isna() | (ids.astype(str).str.strip() == "")).to_numpy()
-    repeated = ids.duplicated(keep=False).to_numpy() & ~missing
+    missing = np.asarray(index.isna())
+    if index.dtype == object or pd.api.types.is_string_dtype(index.dtype):
+        text = pd.Series(index, copy=False).str.strip()  # non-text ids give NaN here
+        missing = missing | text.eq("").to_numpy(dtype=bool)
+    repeated = np.asarray(index.duplicated(keep=False)) & ~missing
     return missing, repeated
 
 
