@@ -451,7 +451,27 @@ def sample_district(n_compounds: int = 200, *, seed: int | None = 0) -> District
 
 
 def _make_blocks(layout: _Layout, n_iso: int, rng: np.random.Generator) -> dict:
-    """Blocks of every superblock, their templates, vertex grids and compound polygons."""
+    """Blocks of every superblock, their templates, vertex grids and compound polygons.
+
+    The steps draw from ``rng`` in a fixed order (grid, templates, vertices, slots), so the
+    same seed gives the same district."""
+    g = _block_grid(layout, rng)
+    clear4, jmax = _block_clearances(layout, g)
+    tpl, n_isolated = _block_templates(g, n_iso, rng)
+    vx, vy = _vertex_grids(g, tpl, jmax, rng)
+    slot_b, slot_k, corners, side = _compound_slots(g, tpl, vx, vy, rng)
+    return {
+        **{k: g[k] for k in ("n_sb", "sb_c", "sb_r", "bc", "br", "xs", "xw", "xl", "ys", "yh",
+                             "yl", "b_sb", "bx0", "bx1", "by0", "by1")},
+        "tpl": tpl, "vx": vx, "vy": vy, "clear4": clear4,
+        "slot_b": slot_b, "slot_k": slot_k, "corners": corners, "side": side,
+        "isolated": tpl[slot_b] == _T_ISOLATED,
+        "capacity": len(slot_b), "n_isolated": n_isolated,
+    }
+
+
+def _block_grid(layout: _Layout, rng: np.random.Generator) -> dict:
+    """Superblocks cut into 2–4 × 2–4 blocks by lanes: their positions and sizes."""
     sc, sr = layout.sc, layout.sr
     n_sb = sc * sr
     sb_c = np.tile(np.arange(sc), sr)          # superblock s = r * sc + c
@@ -474,6 +494,15 @@ def _make_blocks(layout: _Layout, n_iso: int, rng: np.random.Generator) -> dict:
     by0 = layout.iy0[sb_r[b_sb]] + ys[b_sb, b_j]
     by1 = by0 + yh[b_sb, b_j]
 
+    return {"n_sb": n_sb, "sb_c": sb_c, "sb_r": sb_r, "bc": bc, "br": br, "xs": xs, "xw": xw,
+            "xl": xl, "ys": ys, "yh": yh, "yl": yl, "nb": nb, "B": B, "b_sb": b_sb,
+            "b_i": b_i, "b_j": b_j, "bx0": bx0, "bx1": bx1, "by0": by0, "by1": by1}
+
+
+def _block_clearances(layout: _Layout, g: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Per block side: the clearance for gas connections, and the inward jitter allowed."""
+    b_sb, b_i, b_j, bc, br = g["b_sb"], g["b_i"], g["b_j"], g["bc"], g["br"]
+    xl, yl, sb_c, sb_r = g["xl"], g["yl"], g["sb_c"], g["sb_r"]
     # lane width on each side of a block (0 on the superblock edge)
     lane_l = np.where(b_i > 0, xl[b_sb, np.maximum(b_i - 1, 0)], 0.0)
     lane_r = np.where(b_i < bc[b_sb] - 1, xl[b_sb, b_i], 0.0)
@@ -497,7 +526,14 @@ def _make_blocks(layout: _Layout, n_iso: int, rng: np.random.Generator) -> dict:
     # inward jitter of outer vertices keeps every lane gap within 3–15 m
     jmax = np.clip((15.0 - np.where(lanes4 > 0, lanes4, 0.0).max(axis=1)) / 2, 0.0, 4.0)
 
-    # templates
+    return clear4, jmax
+
+
+def _block_templates(g: dict, n_iso: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """A compound template per block; isolated compounds in corner blocks with empty
+    neighbours."""
+    B, bx0, bx1, by0, by1 = g["B"], g["bx0"], g["bx1"], g["by0"], g["by1"]
+    n_sb, bc, br, nb = g["n_sb"], g["bc"], g["br"], g["nb"]
     weights = np.array([t.weight for t in _TEMPLATES])
     tpl = rng.choice(len(_TEMPLATES), size=B, p=weights / weights.sum())
     # long thin blocks prefer three columns or rows
@@ -523,7 +559,13 @@ def _make_blocks(layout: _Layout, n_iso: int, rng: np.random.Generator) -> dict:
         tpl[empties] = _T_EMPTY
         tpl[corner] = _T_ISOLATED
 
-    # vertex grids V[b, i, j] for i ≤ 3, j ≤ 2
+    return tpl, n_isolated
+
+
+def _vertex_grids(g: dict, tpl: np.ndarray, jmax: np.ndarray,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Vertex grids ``V[b, i, j]`` (i ≤ 3, j ≤ 2) of slightly slanted, jittered walls."""
+    B, bx0, bx1, by0, by1 = g["B"], g["bx0"], g["bx1"], g["by0"], g["by1"]
     ncol = np.array([t.ncol for t in _TEMPLATES] + [1, 1])[tpl]
     nrow = np.array([t.nrow for t in _TEMPLATES] + [1, 1])[tpl]
     merged = np.array([t.merged for t in _TEMPLATES] + [False, False])[tpl]
@@ -553,6 +595,15 @@ def _make_blocks(layout: _Layout, n_iso: int, rng: np.random.Generator) -> dict:
     vy = np.where(oj, y_out, np.where(oi, yl_ + sy_ * (x_out - b0x), y_ii))
     vx = np.where(oi, x_out, np.where(oj, xl_ + sx_ * (vy - b0y), x_ii))
 
+    return vx, vy
+
+
+def _compound_slots(g: dict, tpl: np.ndarray, vx: np.ndarray, vy: np.ndarray,
+                    rng: np.random.Generator):
+    """The compound quadrilaterals of every block (by template), sorted by block and slot."""
+    bx0, bx1, by0, by1 = g["bx0"], g["bx1"], g["by0"], g["by1"]
+    bw = bx1 - bx0
+    bh = by1 - by0
     # compound slots
     slot_b, slot_k, corners, side = [], [], [], []
     for t_index, tmpl in enumerate(_TEMPLATES):
@@ -590,15 +641,7 @@ def _make_blocks(layout: _Layout, n_iso: int, rng: np.random.Generator) -> dict:
     side = np.concatenate(side)
     order = np.lexsort((slot_k, slot_b))
     slot_b, slot_k, corners, side = slot_b[order], slot_k[order], corners[order], side[order]
-    return {
-        "n_sb": n_sb, "sb_c": sb_c, "sb_r": sb_r, "bc": bc, "br": br,
-        "xs": xs, "xw": xw, "xl": xl, "ys": ys, "yh": yh, "yl": yl,
-        "b_sb": b_sb, "bx0": bx0, "bx1": bx1, "by0": by0, "by1": by1, "tpl": tpl,
-        "vx": vx, "vy": vy, "clear4": clear4,
-        "slot_b": slot_b, "slot_k": slot_k, "corners": corners, "side": side,
-        "isolated": tpl[slot_b] == _T_ISOLATED,
-        "capacity": len(slot_b), "n_isolated": n_isolated,
-    }
+    return slot_b, slot_k, corners, side
 
 
 def _choose_kept(blocks: dict, n: int, rng: np.random.Generator) -> np.ndarray:
