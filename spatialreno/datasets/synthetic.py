@@ -1253,8 +1253,15 @@ def _barrier_corridors(layout: _Layout) -> np.ndarray:
 # gas network
 # ======================================================================================
 def _make_gas(layout: _Layout, blocks: dict, comp: dict, lanes: dict, rng: np.random.Generator) -> gpd.GeoDataFrame:
-    parts = []   # dicts of equal-length arrays, one per pipe group
-    # --- municipal mains in lanes (1 m off the centreline) ---------------------------------
+    """The gas network: municipal mains in lanes and arterials, then each compound's courtyard
+    pipes, overhead runs and risers, then their attributes (drawn from ``rng`` in that order)."""
+    parts = [_lane_mains(lanes, rng), _arterial_mains(layout, rng),
+             *_compound_pipes(blocks, comp, rng)]
+    return _pipe_frame(parts, rng)
+
+
+def _lane_mains(lanes: dict, rng: np.random.Generator) -> dict:
+    """Municipal mains in three lanes of four, 1 m off the centreline."""
     n_l = len(lanes["gap"])
     has_main = rng.random(n_l) < 0.75
     lc = lanes["coords"][has_main]
@@ -1262,12 +1269,15 @@ def _make_gas(layout: _Layout, blocks: dict, comp: dict, lanes: dict, rng: np.ra
         np.where(lanes["vertical"][has_main], 0.0, 1.0)[:, None, None] * np.array([0.0, 1.0])
     lc = lc + offset * np.minimum(1.0, lanes["gap"][has_main] / 4)[:, None, None]
     m_l = len(lc)
-    parts.append({
+    return {
         "coords": lc, "pipe_class": np.full(m_l, "municipal", dtype=object),
         "kind": np.full(m_l, "lane"), "year": rng.integers(1985, 2016, m_l),
         "diameter": rng.choice([100, 150, 200], m_l),
-    })
-    # --- municipal mains in arterial corridors, one segment per superblock side ------------
+    }
+
+
+def _arterial_mains(layout: _Layout, rng: np.random.Generator) -> dict:
+    """Municipal mains in the arterial corridors, one segment per superblock side."""
     segs = []
     for k, y in enumerate(layout.gy):
         if k == layout.river_gap:
@@ -1285,13 +1295,17 @@ def _make_gas(layout: _Layout, blocks: dict, comp: dict, lanes: dict, rng: np.ra
             segs.append([[x + s * off, layout.iy0[r]], [x + s * off, layout.iy1[r]]])
     segs = np.asarray(segs, dtype=float)
     m_a = len(segs)
-    parts.append({
+    return {
         "coords": segs, "pipe_class": np.full(m_a, "municipal", dtype=object),
         "kind": np.full(m_a, "arterial"), "year": rng.integers(1985, 2016, m_a),
         "diameter": rng.choice([200, 300, 400], m_a),
-    })
+    }
 
-    # --- inside compounds ------------------------------------------------------------------
+
+def _compound_pipes(blocks: dict, comp: dict, rng: np.random.Generator) -> list[dict]:
+    """Inside compounds with gas: the courtyard entry from the main outside through the wall,
+    further courtyard branches, overhead runs and risers."""
+    parts = []
     g = np.flatnonzero(comp["has_gas"])
     cq, side, year = comp["corners"][g], comp["side"][g], comp["year"][g]
     clear = blocks["clear4"][comp["block"][g], side]
@@ -1340,6 +1354,11 @@ def _make_gas(layout: _Layout, blocks: dict, comp: dict, lanes: dict, rng: np.ra
         "kind": np.full(m, "riser"), "year": year[rows], "diameter": rng.choice([20, 25, 32, 40], m),
     })
 
+    return parts
+
+
+def _pipe_frame(parts: list[dict], rng: np.random.Generator) -> gpd.GeoDataFrame:
+    """The pipe groups as one layer, with install years, materials, pressures and owners."""
     # assemble: one linestrings call per coordinate-count group
     geoms = [shapely.linestrings(part["coords"]) if len(part["coords"]) else np.array([], dtype=object)
              for part in parts]
