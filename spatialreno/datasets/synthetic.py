@@ -723,6 +723,43 @@ def _river_line(layout: _Layout, x: np.ndarray) -> np.ndarray:
 
 
 def _make_compounds(layout: _Layout, blocks: dict, streets: dict, n: int, rng: np.random.Generator) -> dict:
+    """The ``n`` compounds: which slots are kept and their order and ids, then communities,
+    names and addresses, then attributes consistent with size and age (drawn in that order)."""
+    idx, slot_b, sb, street, corners, geom, adcode, district, cid = _compound_slots_kept(
+        blocks, streets, n, rng)
+    sb_place, sb_comm, sb_road = _communities(layout, blocks, rng)
+    name, address, pattern = _compound_names(sb_place, sb_road, sb, district, n, rng)
+    a = _compound_attributes(geom, blocks["n_sb"], sb, pattern, n, rng)
+    site, year, households, buildings, has_gas = (a["site"], a["year"], a["households"],
+                                                  a["buildings"], a["has_gas"])
+    data = {
+        "name": name, "adcode": adcode, "district": district,
+        "street": np.asarray(streets["names"], dtype=object)[street],
+        "community": sb_comm[sb], "address": address,
+        "build_year": year, "buildings": buildings, "units": a["units"],
+        "households": households, "floor_area_m2": a["gfa"], "max_floors": a["floors"],
+        "elevators": a["elevators"], "elevators_planned": a["planned"],
+        "property_type": a["prop_type"], "management": a["management"],
+        "has_pipe_gas": has_gas, "renovation_class": a["renov_class"],
+        "renovation_status": a["renov_status"],
+        "plan_year": pd.array(np.where(a["plan_year"] < 0, pd.NA, a["plan_year"]), dtype="Int64"),
+        "contract_type": a["contract"], "consent_pct": a["consent"],
+        "source": np.full(n, "示例数据(合成)", dtype=object),
+    }
+    gdf = _frame("compounds", data, geom, cid)
+    return {
+        "gdf": gdf, "geom": geom, "corners": corners, "side": blocks["side"][idx],
+        "block": slot_b, "slot_index": idx, "sb": sb, "year": year, "households": households,
+        "buildings": buildings, "has_gas": has_gas.astype(bool), "site": site,
+        "address": address, "name": name, "district": district,
+        "isolated": blocks["isolated"][idx], "slot_k": blocks["slot_k"][idx],
+        "tpl": blocks["tpl"], "vx": blocks["vx"], "vy": blocks["vy"],
+    }
+
+
+
+def _compound_slots_kept(blocks: dict, streets: dict, n: int, rng: np.random.Generator):
+    """The kept slots in id order (district, street, superblock, block, slot) and their ids."""
     keep = _choose_kept(blocks, n, rng)
     idx = np.flatnonzero(keep)
     slot_b = blocks["slot_b"][idx]
@@ -741,7 +778,12 @@ def _make_compounds(layout: _Layout, blocks: dict, streets: dict, n: int, rng: n
     seq[~is_hy] = np.arange(1, (~is_hy).sum() + 1)
     cid = adcode + "-" + _to_str(seq, 4)
 
-    # communities: one per superblock, named after a place of its district
+    return idx, slot_b, sb, street, corners, geom, adcode, district, cid
+
+
+def _communities(layout: _Layout, blocks: dict, rng: np.random.Generator):
+    """One 社区 per superblock, named after a place of its district, and the road its
+    addresses are on."""
     n_sb = blocks["n_sb"]
     sb_ad = np.where(blocks["sb_r"] < layout.river_gap, "420105", "420103")
     sb_place = np.empty(n_sb, dtype=object)
@@ -757,6 +799,12 @@ def _make_compounds(layout: _Layout, blocks: dict, streets: dict, n: int, rng: n
     r = blocks["sb_r"]
     sb_road = np.where(r != layout.river_gap, names_ew[r], names_ew[r + 1])
 
+    return sb_place, sb_comm, sb_road
+
+
+def _compound_names(sb_place, sb_road, sb, district, n: int, rng: np.random.Generator):
+    """Names (place + number, work-unit dormitories, road + house number, estates; repeats
+    get 二期, 三期, ...) and addresses."""
     place = sb_place[sb]
     road = sb_road[sb].astype(object)
     rank = pd.Series(sb).groupby(sb).cumcount().to_numpy() + 1
@@ -773,7 +821,12 @@ def _make_compounds(layout: _Layout, blocks: dict, streets: dict, n: int, rng: n
     name = np.where(dup > 0, name + _CN_NUM[np.minimum(dup + 1, 999)] + "期", name)
     address = "武汉市" + district + road + _to_str(house_no) + "号"
 
-    # attributes consistent with size and age
+    return name, address, pattern
+
+
+def _compound_attributes(geom, n_sb: int, sb, pattern, n: int, rng: np.random.Generator) -> dict:
+    """Build year, floors, floor area, households, buildings, lifts, gas, renovation class and
+    status, consent, property type, management and contract type."""
     site = shapely.area(geom)
     sb_year = rng.uniform(1976, 1997, n_sb)
     year = np.clip(np.round(sb_year[sb] + rng.normal(0, 4.5, n)), 1975, 2000)
@@ -810,29 +863,11 @@ def _make_compounds(layout: _Layout, blocks: dict, streets: dict, n: int, rng: n
     management = _choice(rng, ["无物业", "社区托管", "单位自管", "专业物业"], n, p=[0.35, 0.3, 0.15, 0.2])
     contract = _choice(rng, ["EPC", "施工总承包", "国企平台", "PPP"], n, p=[0.76, 0.14, 0.06, 0.04])
 
-    data = {
-        "name": name, "adcode": adcode, "district": district,
-        "street": np.asarray(streets["names"], dtype=object)[street],
-        "community": sb_comm[sb], "address": address,
-        "build_year": year, "buildings": buildings, "units": units, "households": households,
-        "floor_area_m2": gfa, "max_floors": floors, "elevators": elevators,
-        "elevators_planned": planned, "property_type": prop_type, "management": management,
-        "has_pipe_gas": has_gas, "renovation_class": renov_class,
-        "renovation_status": renov_status,
-        "plan_year": pd.array(np.where(plan_year < 0, pd.NA, plan_year), dtype="Int64"),
-        "contract_type": contract, "consent_pct": consent,
-        "source": np.full(n, "示例数据(合成)", dtype=object),
-    }
-    gdf = _frame("compounds", data, geom, cid)
-    return {
-        "gdf": gdf, "geom": geom, "corners": corners, "side": blocks["side"][idx],
-        "block": slot_b, "slot_index": idx, "sb": sb, "year": year, "households": households,
-        "buildings": buildings, "has_gas": has_gas.astype(bool), "site": site,
-        "address": address, "name": name, "district": district,
-        "isolated": blocks["isolated"][idx], "slot_k": blocks["slot_k"][idx],
-        "tpl": blocks["tpl"], "vx": blocks["vx"], "vy": blocks["vy"],
-    }
-
+    return {"site": site, "year": year, "floors": floors, "gfa": gfa, "households": households,
+            "buildings": buildings, "units": units, "elevators": elevators, "planned": planned,
+            "has_gas": has_gas, "renov_class": renov_class, "renov_status": renov_status,
+            "plan_year": plan_year, "consent": consent, "prop_type": prop_type,
+            "management": management, "contract": contract}
 
 def _frame(kind: str, data: dict, geometry, index) -> gpd.GeoDataFrame:
     """A GeoDataFrame with canonical dtypes, columns in schema order, named id index."""
